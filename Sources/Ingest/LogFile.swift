@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CBzip2
+import CompressNIO
+import NIOCore
+
+public enum Compression: String, Sendable {
+    case none, gzip, bzip2
+
+    /// Recognises the compression from a file's first bytes.
+    public static func sniff(_ head: [UInt8]) -> Compression {
+        if head.count >= 2, head[0] == 0x1F, head[1] == 0x8B { return .gzip }
+        if head.count >= 3, head[0] == 0x42, head[1] == 0x5A, head[2] == 0x68 { return .bzip2 }
+        return .none
+    }
+}
+
+public struct LogFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    /// Offset in the (compressed) file where the damage was found.
+    public var offset: Int64?
+
+    public var description: String {
+        if let o = offset { return "\(path): \(message) (at byte \(o))" }
+        return "\(path): \(message)"
+    }
+}
+
+/// What reading a file found, besides its lines.
+public struct ReadSummary: Sendable {
+    public var compression: Compression = .none
+    public var bytesRead: Int64 = 0
+    public var lines: Int = 0
+    public var truncatedLines: Int = 0
+    /// Set when the file is damaged (a truncated or corrupt archive): lines up to the damage were delivered.
+    public var damage: LogFileError?
+}
+
+/// Reads a log file (plain, gzip or bzip2, recognised by content) line by line with bounded memory.
+public struct LogFileReader {
+    public let path: String
+    public var chunkSize = 1 << 20
+    public var maxLineLength = 64 * 1024
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Calls `body` for every line. Throws only when the file cannot be opened or read at all;
+    /// damage inside an archive is reported in the summary after the lines before it.
+    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>, _ truncated: Bool) throws -> Void) throws -> ReadSummary {
+        let fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LogFileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var summary = ReadSummary()
+        var splitter = LineSplitter(maxLineLength: maxLineLength)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+
+        var first = true
+        var decoder: (any ChunkDecoder)? = nil
+        while true {
+            let n = read(fd, buffer.baseAddress, chunkSize)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LogFileError(path: path, message: "read failed: \(String(cString: strerror(errno)))",
+                                   offset: summary.bytesRead)
+            }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            if first {
+                first = false
+                summary.compression = Compression.sniff(Array(chunk.prefix(3)))
+                switch summary.compression {
+                case .gzip: decoder = try GzipDecoder()
+                case .bzip2: decoder = try Bzip2Decoder()
+                case .none: decoder = nil
+                }
+            }
+            let offset = summary.bytesRead
+            summary.bytesRead += Int64(n)
+            if var d = decoder {
+                do {
+                    try d.decode(chunk) { out in
+                        try splitter.feed(out) { line, cut in
+                            summary.lines += 1
+                            try body(line, cut)
+                        }
+                    }
+                } catch let e as DecodeError {
+                    summary.damage = LogFileError(path: path, message: e.message, offset: offset)
+                    break
+                }
+                decoder = d
+            } else {
+                try splitter.feed(chunk) { line, cut in
+                    summary.lines += 1
+                    try body(line, cut)
+                }
+            }
+        }
+        if summary.damage == nil, let d = decoder, !d.isComplete {
+            summary.damage = LogFileError(path: path, message: "the \(summary.compression.rawValue) archive is truncated",
+                                          offset: summary.bytesRead)
+        }
+        try splitter.finish { line, cut in
+            summary.lines += 1
+            try body(line, cut)
+        }
+        summary.truncatedLines = splitter.truncatedLines
+        return summary
+    }
+}
+
+struct DecodeError: Error {
+    var message: String
+}
+
+protocol ChunkDecoder {
+    mutating func decode(_ input: UnsafeRawBufferPointer, _ output: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// Whether the compressed stream ended properly.
+    var isComplete: Bool { get }
+}
+
+/// gzip through compress-nio's zlib inflater; handles multi-member files.
+struct GzipDecoder: ChunkDecoder {
+    let inflater: ZlibDecompressor
+    var window: ByteBuffer
+    var input: ByteBuffer
+    var trailingGarbage = false
+
+    init() throws {
+        inflater = try ZlibDecompressor(algorithm: .gzip)
+        window = ByteBufferAllocator().buffer(capacity: 1 << 18)
+        input = ByteBufferAllocator().buffer(capacity: 1 << 20)
+    }
+
+    mutating func decode(_ chunk: UnsafeRawBufferPointer, _ output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard !trailingGarbage else { return }
+        input.clear()
+        input.writeBytes(chunk)
+        while input.readableBytes > 0 {
+            window.clear()
+            var outputFull = false
+            do {
+                try inflater.inflate(from: &input, to: &window)
+            } catch let e as CompressNIOError where e == .bufferOverflow {
+                outputFull = true
+            } catch let e as CompressNIOError where e == .inputBufferOverflow {
+                // all input consumed
+            } catch let e as CompressNIOError where e == .corruptData {
+                if window.readableBytes > 0 { try window.withUnsafeReadableBytes { try output($0) } }
+                throw DecodeError(message: "corrupt gzip data")
+            }
+            if window.readableBytes > 0 {
+                try window.withUnsafeReadableBytes { try output($0) }
+            }
+            if !outputFull && input.readableBytes > 0 {
+                // The member ended with input left: another member follows, or trailing bytes.
+                try inflater.reset()
+                let magic = input.getBytes(at: input.readerIndex, length: min(2, input.readableBytes)) ?? []
+                if magic.count == 2 && (magic[0] != 0x1F || magic[1] != 0x8B) || magic.count == 1 && magic[0] != 0x1F {
+                    trailingGarbage = true
+                    input.clear()
+                }
+            }
+        }
+    }
+
+    /// After the end of a member zlib stays in its end state: inflating nothing then returns cleanly,
+    /// while a stream cut short asks for more input.
+    var isComplete: Bool {
+        if trailingGarbage { return true }
+        var empty = ByteBufferAllocator().buffer(capacity: 16)
+        var out = ByteBufferAllocator().buffer(capacity: 16)
+        do {
+            try inflater.inflate(from: &empty, to: &out)
+            return true
+        } catch {
+            return false
+        }
+    }
+}
+
+/// bzip2 through libbz2; handles concatenated streams (pbzip2).
+struct Bzip2Decoder: ChunkDecoder {
+    final class Stream {
+        var s = bz_stream()
+        var open = false
+        init() throws {
+            guard BZ2_bzDecompressInit(&s, 0, 0) == BZ_OK else { throw DecodeError(message: "bzip2 initialisation failed") }
+            open = true
+        }
+        func reset() throws {
+            if open { BZ2_bzDecompressEnd(&s) }
+            s = bz_stream()
+            guard BZ2_bzDecompressInit(&s, 0, 0) == BZ_OK else { throw DecodeError(message: "bzip2 initialisation failed") }
+            open = true
+        }
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        deinit {
+            if open { BZ2_bzDecompressEnd(&s) }
+            out.deallocate()
+        }
+    }
+
+    let stream: Stream
+    var out: UnsafeMutableRawBufferPointer { stream.out }
+    var ended = false
+    var trailingGarbage = false
+    var isComplete: Bool { ended || trailingGarbage }
+
+    init() throws {
+        stream = try Stream()
+    }
+
+    mutating func decode(_ chunk: UnsafeRawBufferPointer, _ output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard !trailingGarbage, let inBase = chunk.baseAddress else { return }
+        var consumed = 0
+        while consumed < chunk.count {
+            if ended {
+                // Another stream follows?
+                let rest = chunk.count - consumed
+                let b = inBase.assumingMemoryBound(to: UInt8.self) + consumed
+                if rest >= 1 && b[0] != 0x42 || rest >= 2 && b[1] != 0x5A || rest >= 3 && b[2] != 0x68 {
+                    trailingGarbage = true
+                    return
+                }
+                try stream.reset()
+                ended = false
+            }
+            stream.s.next_in = UnsafeMutablePointer(mutating: (inBase + consumed).assumingMemoryBound(to: CChar.self))
+            stream.s.avail_in = UInt32(chunk.count - consumed)
+            stream.s.next_out = out.baseAddress!.assumingMemoryBound(to: CChar.self)
+            stream.s.avail_out = UInt32(out.count)
+            let rc = BZ2_bzDecompress(&stream.s)
+            let used = (chunk.count - consumed) - Int(stream.s.avail_in)
+            consumed += used
+            let produced = out.count - Int(stream.s.avail_out)
+            if produced > 0 { try output(UnsafeRawBufferPointer(rebasing: out[0..<produced])) }
+            switch rc {
+            case BZ_OK: if used == 0 && produced == 0 { return }
+            case BZ_STREAM_END: ended = true
+            default: throw DecodeError(message: "corrupt bzip2 data (code \(rc))")
+            }
+        }
+    }
+}
