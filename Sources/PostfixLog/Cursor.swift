@@ -159,14 +159,15 @@ struct Cursor {
         var value = Double(whole)
         if pos < end, base[pos] == UInt8(ascii: ".") {
             pos += 1
-            var scale = 0.1
+            var frac = 0
+            var digits = 0
             while pos < end {
                 let c = base[pos] &- UInt8(ascii: "0")
                 if c > 9 { break }
-                value += Double(c) * scale
-                scale *= 0.1
+                if digits < 15 { frac = frac &* 10 &+ Int(c); digits += 1 }
                 pos += 1
             }
+            if digits > 0 { value += Double(frac) / powersOf10[digits] }
         }
         if pos < end, base[pos] == UInt8(ascii: "e") || base[pos] == UInt8(ascii: "E") {
             var c2 = self
@@ -207,3 +208,5 @@ func isHexUpper(_ c: UInt8) -> Bool { isDigit(c) || (c >= UInt8(ascii: "A") && c
 func isAlnum(_ c: UInt8) -> Bool {
     isDigit(c) || (c | 0x20 >= UInt8(ascii: "a") && c | 0x20 <= UInt8(ascii: "z"))
 }
+
+let powersOf10: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]

@@ -339,7 +339,8 @@ extension Parser {
             }
             if k < 16 { secs = secs << 4 | UInt64(v) } else { nanos = nanos << 4 | UInt32(v) }
         }
-        guard secs >= (1 << 62) else { return nil }
+        // Between 1970 and 9999.
+        guard secs >= (1 << 62), secs - (1 << 62) < 253_402_300_800 else { return nil }
         // TAI is 10 s ahead of UTC at the TAI64 epoch, and leap seconds since: close enough to UTC
         // for mail logs (TAI64N labels written by multilog are usually treated as UTC + 10 s).
         let unix = Int64(secs - (1 << 62)) - 10

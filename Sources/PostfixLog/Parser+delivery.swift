@@ -7,6 +7,7 @@ extension Parser {
             // `QID: lost connection with host[ip] while ...`, `conversation with ... timed out while ...`,
             // `host X said: ...` (a reply without a delivery status: the delivery line follows).
             if c.skip("lost connection with ") || c.skip("conversation with ") || c.skip("host ")
+                || c.skip("SASL authentication failed; server ")
                 || c.skip("SMTPUTF8 is required") || c.skip("Server certificate not") {
                 var t = c
                 let p = peer(&t)

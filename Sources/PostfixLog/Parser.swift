@@ -41,6 +41,21 @@ public struct Parser: Sendable {
     }
 
     func parseMessage(daemon: Daemon, _ c: Cursor) -> Payload {
+        let payload = parseDaemonMessage(daemon: daemon, c)
+        if case .unsupported = payload, daemon.isPostfix, isCommonNote(c) { return .note(c.rest) }
+        return payload
+    }
+
+    /// Informational lines any Postfix daemon may write.
+    private func isCommonNote(_ c: Cursor) -> Bool {
+        if c.starts(with: "table "), c.find(" has changed -- restarting") != nil { return true }
+        if c.starts(with: "cannot load Certificate Authority data") { return true }
+        if c.starts(with: "bare <LF> received after ") { return true }
+        if c.starts(with: "connect from ") || c.starts(with: "disconnect from ") { return true }
+        return false
+    }
+
+    private func parseDaemonMessage(daemon: Daemon, _ c: Cursor) -> Payload {
         switch daemon {
         case .smtp, .lmtp, .local, .virtual, .pipe, .error, .discard, .retry:
             return parseDeliveryAgent(c)

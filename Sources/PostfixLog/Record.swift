@@ -184,6 +184,13 @@ public struct Delays: Sendable, Hashable {
     public var inQueue: Double
     public var connection: Double
     public var transmission: Double
+
+    public init(beforeQueue: Double, inQueue: Double, connection: Double, transmission: Double) {
+        self.beforeQueue = beforeQueue
+        self.inQueue = inQueue
+        self.connection = connection
+        self.transmission = transmission
+    }
 }
 
 /// A delivery attempt written by smtp, lmtp, local, virtual, pipe, error, discard or retry.
