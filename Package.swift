@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // bytes -> typed records. No dependencies, no I/O.
@@ -23,12 +24,22 @@ let package = Package(
             name: "PostfixLog",
             swiftSettings: swiftSettings + [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // records -> messages and deliveries: a queue-id state machine. Pure.
+        .target(name: "Tracking", dependencies: ["PostfixLog"], swiftSettings: swiftSettings),
+        // GRDB: the workspace database, its migrations, the batched writes, the queries.
+        .target(
+            name: "Store",
+            dependencies: ["Tracking", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2"),
         // sources: files (plain, gzip, bzip2), streams, line splitting.
         .target(
             name: "Ingest",
             dependencies: [
                 "PostfixLog",
+                "Tracking",
+                "Store",
                 "CBzip2",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -39,13 +50,16 @@ let package = Package(
             name: "lightmeter",
             dependencies: [
                 "PostfixLog",
+                "Tracking",
+                "Store",
                 "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PostfixLogTests", dependencies: ["PostfixLog"], swiftSettings: swiftSettings),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "PostfixLog"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "PostfixLog"], swiftSettings: swiftSettings),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "PostfixLog", "Store", "Tracking"], swiftSettings: swiftSettings),
         .testTarget(name: "lightmeterTests", dependencies: ["lightmeter"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,6 +1,24 @@
 import ArgumentParser
 
+/// `lightmeter [options]` runs the server; `lightmeter COMMAND ...` runs one of the tools around the
+/// same workspace. The tools are dispatched here so that their options (`-workspace`...) are theirs.
 @main
+enum Entry {
+    static let tools: [String: any ParsableCommand.Type] = [
+        "parse-stats": ParseStats.self,
+        "export": Export.self,
+    ]
+
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        if let first = args.first, let tool = tools[first] {
+            tool.main(Array(args.dropFirst()))
+        } else {
+            Lightmeter.main(args)
+        }
+    }
+}
+
 struct Lightmeter: ParsableCommand {
     static let version = "0.1.0"
 
@@ -8,13 +26,36 @@ struct Lightmeter: ParsableCommand {
         commandName: "lightmeter",
         abstract: "Control Center: follows Postfix logs, tracks every message, serves a web UI and an API.",
         discussion: """
-            Every option of the server can also come from its LIGHTMETER_* environment variable \
+            Every option can also come from its LIGHTMETER_* environment variable, named in its help \
             (LIGHTMETER_WORKSPACE, LIGHTMETER_WATCH_DIR, ...); an option given on the command line wins. \
             Options take one dash or two: -workspace and --workspace are the same.
+
+            Commands (each has its own -help):
+              lightmeter export       print every (message, recipient) outcome and rejection (JSON lines, CSV)
+              lightmeter parse-stats  count what log files hold, and what the parser does not understand
             """,
-        version: version,
-        subcommands: [Run.self, ParseStats.self],
-        defaultSubcommand: Run.self,
         helpNames: [.short, .long, .customLong("help", withSingleDash: true)]
     )
+
+    @OptionGroup var options: ServerOptions
+
+    @Flag(name: [.customLong("version", withSingleDash: true), .customLong("version")], help: "Print the version and exit.")
+    var version = false
+
+    func validate() throws {
+        if version { return }
+        _ = try options.resolve(Environment.current)
+    }
+
+    func run() throws {
+        if version {
+            print("lightmeter \(Lightmeter.version)")
+            return
+        }
+        let config = try options.resolve(Environment.current)
+        if !config.stdin {
+            throw ValidationError("no log source: give -stdin (see -help)")
+        }
+        try Server(config: config).run()
+    }
 }

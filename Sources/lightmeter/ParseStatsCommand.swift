@@ -5,7 +5,7 @@ import PostfixLog
 /// `lightmeter parse-stats FILE...`: what the logs hold and what the parser does not understand yet.
 struct ParseStats: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "parse-stats",
+        commandName: "lightmeter parse-stats",
         abstract: "Count the lines of log files per process and per kind, with examples of unsupported shapes.",
         discussion: "gzip and bzip2 files are read transparently; '-' reads standard input."
     )

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import PostfixLog
+import Store
+import Tracking
+
+/// What an import did.
+public struct ImportSummary: Sendable {
+    public var lines: Int64 = 0
+    /// Lines already imported by an earlier run, skipped.
+    public var skipped: Int64 = 0
+    public var unsupported: Int64 = 0
+    public var postfixLines: Int64 = 0
+    public var postfixUnsupported: Int64 = 0
+    public var truncatedLines: Int64 = 0
+    public var rejections: Int64 = 0
+    public var messagesWritten: Int64 = 0
+    public var damage: [String] = []
+    public var seconds: Double = 0
+
+    public var description: String {
+        var s = "imported \(lines - skipped) lines"
+        if skipped > 0 { s += " (\(skipped) already imported, skipped)" }
+        s += " in \(format1(seconds)) s: \(postfixUnsupported) of \(postfixLines) postfix lines not understood"
+        s += ", \(unsupported) lines of unknown shape kept"
+        if truncatedLines > 0 { s += ", \(truncatedLines) lines cut at 64 KiB" }
+        s += ", \(rejections) rejections"
+        for d in damage { s += "; damaged: \(d)" }
+        return s
+    }
+}
+
+func format1(_ v: Double) -> String {
+    let t = (v * 10).rounded() / 10
+    return String(t)
+}
+
+/// Reads sources line by line, tracks messages and writes them in batches, each with its checkpoint.
+public final class Importer {
+    public let db: AppDatabase
+    public private(set) var tracker: Tracker
+    let parser = Parser()
+    let format: LogFormat
+    let domains: DomainMapping
+    var years: YearTracker
+    /// Lines per transaction.
+    public var batchLines = 50_000
+    /// Longest wall time between two transactions, in seconds.
+    public var batchSeconds = 0.25
+
+    public init(db: AppDatabase, format: LogFormat, startingYear: Int, domains: DomainMapping) throws {
+        self.db = db
+        self.format = format
+        self.domains = domains
+        let state = try db.loadTrackerState()
+        tracker = Tracker(restoring: state.messages, nextID: state.nextID)
+        years = YearTracker(startingYear: startingYear)
+    }
+
+    /// Imports a stream (a path or `-` for standard input) to its end. A stream read before is
+    /// recognised by its checkpoint: the lines up to it are skipped.
+    public func importStream(path: String, source: String) throws -> ImportSummary {
+        let start = monotonicSeconds()
+        var summary = ImportSummary()
+        var gate = ResumeGate(checkpoint: try db.checkpoint(source))
+        var checkpoint = try db.checkpoint(source) ?? Checkpoint(source: source, lines: 0, offset: 0, lastTime: 0, lastHash: 0, sameTimeLines: 0)
+        var pendingLines = 0
+        var lastFlush = start
+        var lastTime: Int64 = 0
+        var firstError: (any Error)? = nil
+        let reader = LogFileReader(path: path)
+        let read = try reader.forEachLine { line, truncated in
+            summary.lines += 1
+            if truncated { summary.truncatedLines += 1 }
+            let hash = fnv1a(line)
+            var decoded: [UInt8]? = nil
+            if format == .logstash { decoded = Logstash.line(from: line) }
+            let process: (UnsafeBufferPointer<UInt8>) -> Void = { l in
+                let record = self.parser.parse(l)
+                var time = record.header.time.isKnown ? self.years.unixSeconds(for: record.header.time) : lastTime
+                if time == 0 { time = lastTime }
+                lastTime = time
+                guard gate.admit(time: time, hash: hash) else {
+                    summary.skipped += 1
+                    return
+                }
+                if record.isUnsupported { summary.unsupported += 1 }
+                if record.isPostfix {
+                    summary.postfixLines += 1
+                    if record.isUnsupported { summary.postfixUnsupported += 1 }
+                }
+                self.tracker.process(record, line: l, time: time)
+                if time == checkpoint.lastTime { checkpoint.sameTimeLines += 1 } else { checkpoint.sameTimeLines = 1 }
+                checkpoint.lastTime = time
+                checkpoint.lastHash = hash
+            }
+            if let d = decoded { d.withUnsafeBufferPointer(process) } else { process(line) }
+            checkpoint.lines += 1
+            checkpoint.offset += Int64(line.count + 1)
+            pendingLines += 1
+            if pendingLines >= batchLines || pendingLines & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
+                do {
+                    summary.rejections += try flush(checkpoint)
+                } catch {
+                    firstError = firstError ?? error
+                }
+                pendingLines = 0
+                lastFlush = monotonicSeconds()
+            }
+        }
+        if let e = firstError { throw e }
+        summary.rejections += try flush(checkpoint)
+        if let d = read.damage { summary.damage.append(d.description) }
+        summary.seconds = monotonicSeconds() - start
+        return summary
+    }
+
+    /// Writes what the tracker produced with the checkpoint reached. Returns the rejections written.
+    @discardableResult
+    func flush(_ checkpoint: Checkpoint) throws -> Int64 {
+        let out = tracker.drain()
+        try db.save(out, checkpoints: [checkpoint], nextID: tracker.nextID, domains: domains)
+        return Int64(out.rejections.count)
+    }
+}
+
+/// Skips the lines of a stream up to its checkpoint.
+struct ResumeGate {
+    let checkpoint: Checkpoint?
+    var open: Bool
+    var sameTime: Int64 = 0
+
+    init(checkpoint: Checkpoint?) {
+        self.checkpoint = checkpoint
+        open = checkpoint == nil || checkpoint!.lines == 0
+    }
+
+    mutating func admit(time: Int64, hash: Int64) -> Bool {
+        if open { return true }
+        let cp = checkpoint!
+        if time > cp.lastTime {
+            open = true
+            return true
+        }
+        if time < cp.lastTime { return false }
+        sameTime += 1
+        if sameTime >= cp.sameTimeLines { open = true }
+        return false
+    }
+}
+
+/// 64-bit FNV-1a of a line.
+@inline(__always)
+func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in bytes {
+        h ^= UInt64(b)
+        h &*= 0x0000_0100_0000_01B3
+    }
+    return Int64(bitPattern: h)
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

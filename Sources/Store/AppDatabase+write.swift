@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+import Tracking
+
+/// Where an import stands in one source: written in the same transaction as the data it covers.
+public struct Checkpoint: Sendable, Equatable {
+    public var source: String
+    /// Lines consumed from the source.
+    public var lines: Int64
+    /// Bytes consumed from the source (files).
+    public var offset: Int64
+    /// Time and hash of the last line consumed, to recognise it when a stream is read again.
+    public var lastTime: Int64
+    public var lastHash: Int64
+    /// How many lines consumed had `lastTime` as their time.
+    public var sameTimeLines: Int64
+    /// File identity (inode and a fingerprint of the first line) for files.
+    public var identity: String?
+
+    public init(source: String, lines: Int64, offset: Int64, lastTime: Int64, lastHash: Int64, sameTimeLines: Int64,
+                identity: String? = nil) {
+        self.sameTimeLines = sameTimeLines
+        self.source = source
+        self.lines = lines
+        self.offset = offset
+        self.lastTime = lastTime
+        self.lastHash = lastHash
+        self.identity = identity
+    }
+}
+
+/// The part of a live message's tracker state that has no column of its own.
+struct LiveState: Codable {
+    var liveQueues: [String]
+    var awaitingChildren: [String]
+    var hops: [Attempt]
+    var notified: Bool
+}
+
+extension AppDatabase {
+    /// Writes what the tracker produced, and the checkpoints reached, in one transaction.
+    public func save(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping) throws {
+        try writer.write { db in
+            try Self.save(out, checkpoints: checkpoints, nextID: nextID, domains: domains, db)
+        }
+    }
+
+    static func save(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping, _ db: Database) throws {
+        let encoder = JSONEncoder()
+        for (child, parent) in out.merged {
+            try db.cachedStatement(sql: "UPDATE raw_lines SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
+            try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [child])
+        }
+        let upsertMessage = try db.cachedStatement(sql: """
+            INSERT INTO messages (id, host, queue_id, queue_ids, message_id, sender, size, nrcpt, client_host, client_ip,
+                sasl_username, origin, parent_id, first_seen, last_seen, complete, expired, rejected, live_state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET queue_ids = excluded.queue_ids, message_id = excluded.message_id,
+                sender = excluded.sender, size = excluded.size, nrcpt = excluded.nrcpt, client_host = excluded.client_host,
+                client_ip = excluded.client_ip, sasl_username = excluded.sasl_username, origin = excluded.origin,
+                parent_id = excluded.parent_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                complete = excluded.complete, expired = excluded.expired, rejected = excluded.rejected,
+                live_state = excluded.live_state
+            """)
+        let upsertDelivery = try db.cachedStatement(sql: """
+            INSERT INTO deliveries (message_id, idx, recipient, orig_recipient, status, returned, attempts, first_attempt,
+                last_attempt, dsn, relay, reason, agent, direction, domain, log)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(message_id, idx) DO UPDATE SET recipient = excluded.recipient,
+                orig_recipient = excluded.orig_recipient, status = excluded.status, returned = excluded.returned,
+                attempts = excluded.attempts, first_attempt = excluded.first_attempt, last_attempt = excluded.last_attempt,
+                dsn = excluded.dsn, relay = excluded.relay, reason = excluded.reason, agent = excluded.agent,
+                direction = excluded.direction, domain = excluded.domain, log = excluded.log
+            """)
+        for m in out.messages {
+            var live: String? = nil
+            if !m.complete {
+                let s = LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren, hops: m.hops, notified: m.notified)
+                live = String(decoding: try encoder.encode(s), as: UTF8.self)
+            }
+            try upsertMessage.execute(arguments: [
+                m.id, m.host, m.firstQueueID, m.queueIDs.joined(separator: ";"), m.messageID, m.sender, m.size, m.nrcpt,
+                m.clientHost, m.clientIP, m.saslUsername, m.origin.rawValue, m.parentID, m.firstSeen, m.lastSeen,
+                m.complete, m.expired, m.rejected, live,
+            ])
+            for (i, r) in m.recipients.enumerated() {
+                try upsertDelivery.execute(arguments: [
+                    m.id, i, r.recipient, r.origRecipient, r.outcome.rawValue, r.returned, r.attempts, r.firstAttempt,
+                    r.lastAttempt, r.dsn, r.relay, r.reason, r.agent, m.direction(of: r).rawValue,
+                    domains.domain(of: r.recipient), AttemptLog.encode(r.log),
+                ])
+            }
+        }
+        let insertRaw = try db.cachedStatement(sql: "INSERT INTO raw_lines (message_id, data) VALUES (?, ?)")
+        for (id, bytes) in out.rawLines {
+            try insertRaw.execute(arguments: [id, Data(bytes)])
+        }
+        let insertRejection = try db.cachedStatement(sql: """
+            INSERT INTO rejections (time, host, queue_id, daemon, stage, client_host, client_ip, sender, recipient, code, dsn,
+                reason, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for r in out.rejections {
+            try insertRejection.execute(arguments: [
+                r.time, r.host, r.queueID, r.daemon, r.stage, r.clientHost, r.clientIP, r.sender, r.recipient, r.code, r.dsn,
+                r.reason, r.line,
+            ])
+        }
+        for c in checkpoints {
+            try db.cachedStatement(sql: """
+                INSERT INTO checkpoints (source, lines, offset, last_time, last_hash, same_time_lines, identity, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(source) DO UPDATE SET lines = excluded.lines, offset = excluded.offset,
+                    last_time = excluded.last_time, last_hash = excluded.last_hash,
+                    same_time_lines = excluded.same_time_lines, identity = excluded.identity,
+                    updated_at = excluded.updated_at
+                """).execute(arguments: [c.source, c.lines, c.offset, c.lastTime, c.lastHash, c.sameTimeLines, c.identity,
+                                         Int64(Date().timeIntervalSince1970)])
+        }
+        try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .execute(arguments: [String(nextID)])
+    }
+
+    /// The checkpoint of a source, if any.
+    public func checkpoint(_ source: String) throws -> Checkpoint? {
+        try reader.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoints WHERE source = ?", arguments: [source]) else {
+                return nil
+            }
+            return Checkpoint(source: row["source"], lines: row["lines"], offset: row["offset"], lastTime: row["last_time"],
+                              lastHash: row["last_hash"], sameTimeLines: row["same_time_lines"], identity: row["identity"])
+        }
+    }
+
+    /// The live messages of a previous run and the next message id, to resume tracking.
+    public func loadTrackerState() throws -> (messages: [MessageState], nextID: Int64) {
+        try reader.read { db in
+            let decoder = JSONDecoder()
+            let next = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_id'").flatMap { Int64($0) }
+            let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM messages") ?? 0
+            var messages: [MessageState] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM messages WHERE complete = 0")
+            while let row = try rows.next() {
+                var m = MessageState(id: row["id"], host: row["host"], queueID: row["queue_id"], time: row["first_seen"])
+                m.queueIDs = (row["queue_ids"] as String).split(separator: ";").map(String.init)
+                m.messageID = row["message_id"]
+                m.sender = row["sender"]
+                m.size = row["size"]
+                m.nrcpt = row["nrcpt"]
+                m.clientHost = row["client_host"]
+                m.clientIP = row["client_ip"]
+                m.saslUsername = row["sasl_username"]
+                m.origin = Origin(rawValue: row["origin"]) ?? .unknown
+                m.parentID = row["parent_id"]
+                m.lastSeen = row["last_seen"]
+                m.expired = row["expired"]
+                m.rejected = row["rejected"]
+                if let text: String = row["live_state"], let s = try? decoder.decode(LiveState.self, from: Data(text.utf8)) {
+                    m.liveQueues = s.liveQueues
+                    m.awaitingChildren = s.awaitingChildren
+                    m.hops = s.hops
+                    m.notified = s.notified
+                }
+                let drows = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE message_id = ? ORDER BY idx", arguments: [m.id])
+                m.recipients = drows.map { d in
+                    var r = RecipientState(recipient: d["recipient"], origRecipient: d["orig_recipient"])
+                    r.outcome = Outcome(rawValue: d["status"]) ?? .pending
+                    r.returned = d["returned"]
+                    r.attempts = d["attempts"]
+                    r.firstAttempt = d["first_attempt"]
+                    r.lastAttempt = d["last_attempt"]
+                    r.dsn = d["dsn"]
+                    r.relay = d["relay"]
+                    r.reason = d["reason"]
+                    r.agent = d["agent"]
+                    r.log = AttemptLog.decode(d["log"])
+                    return r
+                }
+                messages.append(m)
+            }
+            return (messages, max(next ?? 1, maxID + 1))
+        }
+    }
+}
+
+/// Attempts of a recipient as a JSON array, written by hand (this runs for every delivery).
+public enum AttemptLog {
+    public static func encode(_ log: [Attempt]) -> String {
+        var s = "["
+        for (i, a) in log.enumerated() {
+            if i > 0 { s += "," }
+            s += "{\"time\":\(a.time),\"status\":"
+            quote(a.status, &s)
+            s += ",\"dsn\":"
+            if let d = a.dsn { quote(d, &s) } else { s += "null" }
+            s += ",\"relay\":"
+            quote(a.relay, &s)
+            s += ",\"reply\":"
+            quote(a.reply, &s)
+            s += ",\"delay\":"
+            if let d = a.delay, d.isFinite { s += String(d) } else { s += "null" }
+            s += ",\"agent\":"
+            quote(a.agent, &s)
+            s += ",\"hop\":\(a.hop)}"
+        }
+        return s + "]"
+    }
+
+    public static func decode(_ text: String) -> [Attempt] {
+        (try? JSONDecoder().decode([Attempt].self, from: Data(text.utf8))) ?? []
+    }
+
+    static func quote(_ v: String, _ out: inout String) {
+        out += "\""
+        for u in v.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+import Tracking
+
+/// The workspace database: SQLite in WAL mode, schema through migrations, writes named by intent.
+public struct AppDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Opens (creating it if needed) the database file of a workspace directory.
+    public static func open(workspace: String) throws -> AppDatabase {
+        try Workspace.prepare(workspace)
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: workspace + "/lightmeter.db", configuration: config)
+        return try AppDatabase(pool)
+    }
+
+    /// An in-memory database for tests.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue())
+    }
+
+    public var reader: any DatabaseReader { writer }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: messages, deliveries, rejections, raw lines, checkpoints") { db in
+            try db.create(table: "messages") { t in
+                t.primaryKey("id", .integer)
+                t.column("host", .text).notNull()
+                t.column("queue_id", .text).notNull()
+                t.column("queue_ids", .text).notNull()
+                t.column("message_id", .text)
+                t.column("sender", .text)
+                t.column("size", .integer)
+                t.column("nrcpt", .integer)
+                t.column("client_host", .text)
+                t.column("client_ip", .text)
+                t.column("sasl_username", .text)
+                t.column("origin", .text).notNull()
+                t.column("parent_id", .integer)
+                t.column("first_seen", .integer).notNull()
+                t.column("last_seen", .integer).notNull()
+                t.column("complete", .boolean).notNull()
+                t.column("expired", .boolean).notNull()
+                t.column("rejected", .boolean).notNull()
+                /// Tracker state of a live message (queues still in the queue, hops awaited...); NULL once complete.
+                t.column("live_state", .text)
+            }
+            try db.create(index: "messages_first_seen", on: "messages", columns: ["first_seen"])
+            try db.create(index: "messages_queue_id", on: "messages", columns: ["queue_id"])
+            try db.create(index: "messages_message_id", on: "messages", columns: ["message_id"])
+            try db.create(index: "messages_sender", on: "messages", columns: ["sender"])
+            try db.execute(sql: "CREATE INDEX messages_live ON messages(id) WHERE complete = 0")
+            try db.create(table: "deliveries") { t in
+                t.column("message_id", .integer).notNull().references("messages", onDelete: .cascade)
+                t.column("idx", .integer).notNull()
+                t.column("recipient", .text).notNull()
+                t.column("orig_recipient", .text)
+                t.column("status", .text).notNull()
+                t.column("returned", .boolean).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("first_attempt", .integer)
+                t.column("last_attempt", .integer)
+                t.column("dsn", .text)
+                t.column("relay", .text)
+                t.column("reason", .text)
+                t.column("agent", .text)
+                t.column("direction", .text).notNull()
+                t.column("domain", .text).notNull()
+                /// Every attempt, as JSON.
+                t.column("log", .text).notNull()
+                t.primaryKey(["message_id", "idx"])
+            }
+            try db.create(index: "deliveries_recipient", on: "deliveries", columns: ["recipient"])
+            try db.create(index: "deliveries_domain", on: "deliveries", columns: ["domain"])
+            try db.create(table: "raw_lines") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("message_id", .integer).notNull().indexed()
+                /// Lines joined with newlines, deflate-compressed.
+                t.column("data", .blob).notNull()
+            }
+            try db.create(table: "rejections") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("time", .integer).notNull().indexed()
+                t.column("host", .text).notNull()
+                t.column("queue_id", .text)
+                t.column("daemon", .text).notNull()
+                t.column("stage", .text).notNull()
+                t.column("client_host", .text)
+                t.column("client_ip", .text)
+                t.column("sender", .text)
+                t.column("recipient", .text)
+                t.column("code", .integer)
+                t.column("dsn", .text)
+                t.column("reason", .text).notNull()
+                t.column("line", .text).notNull()
+            }
+            try db.create(table: "checkpoints") { t in
+                t.primaryKey("source", .text)
+                t.column("lines", .integer).notNull()
+                t.column("offset", .integer).notNull()
+                t.column("last_time", .integer).notNull()
+                t.column("last_hash", .integer).notNull()
+                /// Lines with the time of the last line, up to it (identical lines in one second).
+                t.column("same_time_lines", .integer).notNull()
+                t.column("identity", .text)
+                t.column("updated_at", .integer).notNull()
+            }
+            try db.create(table: "meta") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+        }
+        return m
+    }
+}
+
+/// The workspace directory: created on first run with owner-only permissions.
+public enum Workspace {
+    public static func prepare(_ path: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw WorkspaceError(message: "\(path) exists and is not a directory") }
+        } else {
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw WorkspaceError(message: "cannot create the workspace \(path): \(error.localizedDescription)")
+            }
+        }
+        guard fm.isWritableFile(atPath: path) else {
+            throw WorkspaceError(message: "the workspace \(path) is not writable")
+        }
+    }
+}
+
+public struct WorkspaceError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,500 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import PostfixLog
+
+/// What the tracker produced since the last `drain()`: what to write.
+public struct TrackerOutput: Sendable {
+    /// Snapshots of messages that changed (live or just completed).
+    public var messages: [MessageState] = []
+    /// Messages folded into another (a content-filter hop): delete their rows; their raw lines
+    /// move to `into`.
+    public var merged: [(id: Int64, into: Int64)] = []
+    /// Raw lines of messages, appended since the last drain (lines joined with `\n`).
+    public var rawLines: [(id: Int64, bytes: [UInt8])] = []
+    public var rejections: [Rejection] = []
+
+    public init() {}
+    public var isEmpty: Bool { messages.isEmpty && merged.isEmpty && rawLines.isEmpty && rejections.isEmpty }
+}
+
+/// Turns parsed records into the story of each message: a queue-id state machine.
+///
+/// Pure: time comes from the log (`time`), nothing is read or written here. Memory holds only live
+/// messages and SMTP sessions; messages quiet for longer than `maxIdle` are let go.
+public struct Tracker: Sendable {
+    struct SessionKey: Hashable { var host: UInt32; var pid: Int32 }
+    struct Session {
+        var clientHost: String
+        var clientIP: String
+        var start: Int64
+        var lines: [UInt8]
+    }
+
+    public private(set) var nextID: Int64
+    var hosts: [String] = []
+    var hostIndex: [[UInt8]: UInt32] = [:]
+    var byQueue: [QueueKey: Int64] = [:]
+    var awaiting: [QueueKey: Int64] = [:]
+    var live: [Int64: MessageState] = [:]
+    var raw: [Int64: [UInt8]] = [:]
+    var dirty: Set<Int64> = []
+    var completed: [Int64] = []
+    var sessions: [SessionKey: Session] = [:]
+    var output = TrackerOutput()
+    var now: Int64 = 0
+    var linesSinceSweep = 0
+    var lastHost: (bytes: [UInt8], id: UInt32)? = nil
+
+    /// How long a message may stay without any line before it is let go (it stays stored as it is).
+    public var maxIdle: Int64 = 8 * 86400
+    /// How long an SMTP session may stay without its disconnect line.
+    public var maxSessionAge: Int64 = 3600
+    /// Most raw bytes kept per SMTP session before its message shows up.
+    public var maxSessionBytes = 4096
+
+    public init(nextID: Int64 = 1) {
+        self.nextID = nextID
+    }
+
+    /// Restores the live messages saved by a previous run.
+    public init(restoring messages: [MessageState], nextID: Int64) {
+        self.nextID = nextID
+        for m in messages where !m.complete {
+            live[m.id] = m
+            let h = hostID(m.host)
+            for q in m.liveQueues { byQueue[QueueKey(host: h, string: q)] = m.id }
+            for q in m.awaitingChildren { awaiting[QueueKey(host: h, string: q)] = m.id }
+            now = max(now, m.lastSeen)
+        }
+    }
+
+    public var liveMessageCount: Int { live.count }
+    public var sessionCount: Int { sessions.count }
+
+    /// Everything produced since the last call.
+    public mutating func drain() -> TrackerOutput {
+        for id in dirty {
+            if let m = live[id] { output.messages.append(m) }
+        }
+        dirty.removeAll(keepingCapacity: true)
+        for id in completed { live.removeValue(forKey: id) }
+        completed.removeAll(keepingCapacity: true)
+        for (id, bytes) in raw where !bytes.isEmpty { output.rawLines.append((id, bytes)) }
+        raw.removeAll(keepingCapacity: true)
+        let out = output
+        output = TrackerOutput()
+        return out
+    }
+
+    // MARK: - Feeding
+
+    /// Feeds one parsed line. `time` is the line's Unix time (seconds, UTC).
+    public mutating func process(_ record: Record, line: UnsafeBufferPointer<UInt8>, time: Int64) {
+        if time > now { now = time }
+        linesSinceSweep += 1
+        if linesSinceSweep >= 50_000 { sweep() }
+        let header = record.header
+        let daemon = header.process.daemon
+        switch record.payload {
+        case .smtpd(let e):
+            smtpd(e, header, line, time)
+        case .queueActive(let q):
+            let id = message(for: q.queueID, header, line, time, create: true)!
+            update(id, time, line) { m in
+                if m.sender == nil { m.sender = line.string(q.from) }
+                if m.size == nil { m.size = q.size }
+                if m.nrcpt == nil { m.nrcpt = Int(q.nrcpt) }
+            }
+        case .messageID(let qid, let mid, _):
+            let id = message(for: qid, header, line, time, create: true)!
+            update(id, time, line) { m in
+                if m.messageID == nil { m.messageID = line.string(mid) }
+            }
+        case .pickup(let qid, _, _):
+            let key = queueKey(header, line, qid)
+            let id = startMessage(key, line.string(qid), header, time)
+            update(id, time, line) { m in
+                m.origin = .pickup
+            }
+        case .delivery(let d):
+            delivery(d, header, line, time, agent: daemon)
+        case .expired(let qid, _, _):
+            guard let id = message(for: qid, header, line, time, create: true) else { return }
+            update(id, time, line) { m in
+                m.expired = true
+                for i in m.recipients.indices where m.recipients[i].outcome == .deferred || m.recipients[i].outcome == .pending {
+                    m.recipients[i].outcome = .expired
+                }
+            }
+        case .removed(let qid):
+            removed(qid, header, line, time)
+        case .postsuper(let qid?, .removed, _):
+            removed(qid, header, line, time)
+        case .notification(let qid, let kind, let newQID):
+            guard let id = message(for: qid, header, line, time, create: true) else { return }
+            let child = message(for: newQID, header, line, time, create: true)!
+            if child != id {
+                update(child, time, nil) { c in
+                    c.origin = .notification
+                    c.parentID = id
+                }
+            }
+            update(id, time, line) { m in
+                guard kind == .nonDelivery else { return }
+                m.notified = true
+                let hasSender = !(m.sender ?? "").isEmpty
+                for i in m.recipients.indices where m.recipients[i].outcome == .bounced || m.recipients[i].outcome == .expired {
+                    if hasSender { m.recipients[i].returned = true }
+                }
+            }
+        case .reject(let r):
+            rejection(r, daemon: daemon, header, line, time)
+        case .postscreen(let p):
+            if let r = p.reject { rejection(r, daemon: daemon, header, line, time) }
+        case .cleanup(let e):
+            cleanup(e, header, line, time)
+        case .conversationError(let qid?, _, _):
+            attach(qid, header, line, time)
+        case .diagnostic(_, let qid?, _):
+            attach(qid, header, line, time)
+        case .qmgrNote(let qid?, _):
+            attach(qid, header, line, time)
+        case .filterNote(_, let qid?, _):
+            attach(qid, header, line, time)
+        case .resentMessageID(let qid, _):
+            attach(qid, header, line, time)
+        case .amavis(let a):
+            if let q = a.queueID { attach(q, header, line, time) }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Events
+
+    mutating func smtpd(_ e: SmtpdEvent, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
+        let skey = SessionKey(host: hostID(header, line), pid: header.process.pid ?? -1)
+        switch e {
+        case .connect(let p):
+            sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time,
+                                     lines: Array(line))
+        case .tls, .sessionNote:
+            if var s = sessions[skey], s.lines.count < maxSessionBytes {
+                s.lines.append(0x0A)
+                s.lines.append(contentsOf: line)
+                sessions[skey] = s
+            }
+        case .client(let c):
+            let key = queueKey(header, line, c.queueID)
+            let qid = line.string(c.queueID)
+            if let parent = awaiting.removeValue(forKey: key) {
+                // The re-injection of a content-filter hop: this queue is part of the parent message.
+                if live[parent] != nil {
+                    byQueue[key] = parent
+                    update(parent, time, line) { m in
+                        m.awaitingChildren.removeAll { $0 == qid }
+                        if !m.queueIDs.contains(qid) { m.queueIDs.append(qid) }
+                        if !m.liveQueues.contains(qid) { m.liveQueues.append(qid) }
+                    }
+                    return
+                }
+            }
+            let id = startMessage(key, qid, header, time)
+            var sessionLines: [UInt8]? = nil
+            if let s = sessions[skey] {
+                sessionLines = s.lines
+                sessions[skey]?.lines.removeAll()
+            }
+            if let sl = sessionLines, !sl.isEmpty { appendRaw(id, sl) }
+            update(id, time, line) { m in
+                m.origin = .smtp
+                m.clientHost = line.string(c.client.host)
+                m.clientIP = line.string(c.client.ip)
+                m.saslUsername = line.string(c.saslUsername)
+            }
+        case .disconnect:
+            sessions.removeValue(forKey: skey)
+        default:
+            break
+        }
+    }
+
+    mutating func delivery(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64, agent: Daemon) {
+        let id = message(for: d.queueID, header, line, time, create: true)!
+        let to = line.string(d.to)
+        let origTo = d.origTo.map { line.string($0) }
+        let attempt = Attempt(time: time, status: d.status.rawValue, dsn: d.dsn?.description,
+                              relay: line.string(d.relay.text), reply: line.string(d.reply), delay: d.delay,
+                              agent: agent.rawValue, hop: false)
+        if d.status == .sent, let next = d.queuedAs, isHop(d, header, line) {
+            var hop = attempt
+            hop.hop = true
+            let childKey = queueKey(header, line, next)
+            let childQID = line.string(next)
+            update(id, time, line) { m in m.hops.append(hop) }
+            if let child = byQueue[childKey], child != id, live[child] != nil {
+                merge(child: child, into: id)
+            } else if byQueue[childKey] == nil {
+                awaiting[childKey] = id
+                update(id, time, nil) { m in
+                    if !m.awaitingChildren.contains(childQID) { m.awaitingChildren.append(childQID) }
+                }
+            }
+            return
+        }
+        update(id, time, line) { m in
+            var i = m.recipients.firstIndex { $0.recipient == to && $0.origRecipient == origTo }
+            if i == nil {
+                m.recipients.append(RecipientState(recipient: to, origRecipient: origTo))
+                i = m.recipients.count - 1
+            }
+            var r = m.recipients[i!]
+            switch d.status {
+            case .sent, .bounced, .deferred, .expired, .softBounce:
+                r.attempts += 1
+                if r.firstAttempt == nil { r.firstAttempt = time }
+                r.lastAttempt = time
+                r.dsn = attempt.dsn
+                r.relay = attempt.relay
+                r.reason = attempt.reply
+                if agent != .error && agent != .retry || r.agent == nil { r.agent = agent.rawValue }
+                switch d.status {
+                case .sent: r.outcome = .sent
+                case .bounced: r.outcome = .bounced
+                case .expired: r.outcome = .expired
+                default: if !r.isFinal { r.outcome = .deferred }
+                }
+            default:
+                break
+            }
+            r.log.append(attempt)
+            m.recipients[i!] = r
+        }
+    }
+
+    /// A `sent` line whose reply names a queue of this host created by re-injection.
+    mutating func isHop(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        if d.viaFilter { return true }
+        if let addr = d.relay.address {
+            let ip = line.string(addr)
+            if ip.hasPrefix("127.") || ip == "::1" || d.relay.kind == .path { return true }
+        }
+        // A queue of this host that exists already and came from a local client.
+        if let next = d.queuedAs, let child = byQueue[queueKey(header, line, next)], let m = live[child] {
+            if let ip = m.clientIP, ip.hasPrefix("127.") || ip == "::1" { return true }
+        }
+        return false
+    }
+
+    mutating func merge(child: Int64, into parent: Int64) {
+        guard var c = live[child], var p = live[parent] else { return }
+        let h = hostID(c.host)
+        for q in c.queueIDs where !p.queueIDs.contains(q) { p.queueIDs.append(q) }
+        for q in c.liveQueues where !p.liveQueues.contains(q) { p.liveQueues.append(q) }
+        for q in c.liveQueues { byQueue[QueueKey(host: h, string: q)] = parent }
+        p.recipients.append(contentsOf: c.recipients)
+        p.hops.append(contentsOf: c.hops)
+        p.expired = p.expired || c.expired
+        p.notified = p.notified || c.notified
+        p.awaitingChildren.append(contentsOf: c.awaitingChildren)
+        for q in c.awaitingChildren { awaiting[QueueKey(host: h, string: q)] = parent }
+        if p.messageID == nil { p.messageID = c.messageID }
+        if p.size == nil { p.size = c.size }
+        p.lastSeen = max(p.lastSeen, c.lastSeen)
+        p.firstSeen = min(p.firstSeen, c.firstSeen)
+        c.complete = true
+        live[parent] = p
+        live.removeValue(forKey: child)
+        dirty.remove(child)
+        dirty.insert(parent)
+        if let bytes = raw.removeValue(forKey: child) { appendRaw(parent, bytes) }
+        output.merged.append((child, parent))
+        // A message the child notified about points at the parent now.
+        for (id, var m) in live where m.parentID == child {
+            m.parentID = parent
+            live[id] = m
+            dirty.insert(id)
+        }
+    }
+
+    mutating func removed(_ qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
+        let key = queueKey(header, line, qid)
+        guard let id = byQueue.removeValue(forKey: key) else { return }
+        let q = line.string(qid)
+        update(id, time, line) { m in
+            m.liveQueues.removeAll { $0 == q }
+        }
+        if let m = live[id], m.liveQueues.isEmpty && m.awaitingChildren.isEmpty {
+            complete(id)
+        }
+    }
+
+    mutating func complete(_ id: Int64) {
+        guard var m = live[id] else { return }
+        m.complete = true
+        live[id] = m
+        dirty.insert(id)
+        completed.append(id)
+    }
+
+    mutating func cleanup(_ e: CleanupEvent, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
+        switch e.action {
+        case .reject, .milterReject, .discard, .milterDiscard:
+            let id = message(for: e.queueID, header, line, time, create: false)
+            var m: MessageState? = id.flatMap { live[$0] }
+            let rej = Rejection(time: time, host: hostName(header, line), queueID: line.string(e.queueID),
+                                daemon: "cleanup",
+                                stage: e.action == .discard || e.action == .milterDiscard ? "discard" : line.string(e.what),
+                                clientHost: e.client.map { line.string($0.host) } ?? m?.clientHost,
+                                clientIP: e.client.map { line.string($0.ip) } ?? m?.clientIP,
+                                sender: e.from.map { line.string($0) } ?? m?.sender,
+                                recipient: e.to.map { line.string($0) },
+                                code: e.code.map(Int.init), dsn: e.dsn?.description,
+                                reason: line.string(e.reason ?? e.text), line: line.string(Span(start: 0, count: line.count)))
+            output.rejections.append(rej)
+            // The queue file is dropped: the message ends here, without a `removed` line.
+            if let id {
+                update(id, time, line) { mm in mm.rejected = true }
+                let key = queueKey(header, line, e.queueID)
+                byQueue.removeValue(forKey: key)
+                let q = line.string(e.queueID)
+                m = live[id]
+                if var mm = m {
+                    mm.liveQueues.removeAll { $0 == q }
+                    live[id] = mm
+                    if mm.liveQueues.isEmpty && mm.awaitingChildren.isEmpty { complete(id) }
+                }
+            }
+        default:
+            attach(e.queueID, header, line, time)
+        }
+    }
+
+    mutating func rejection(_ r: Reject, daemon: Daemon, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
+        guard r.action == .reject || r.action == .defer || r.action == .deferIfPermit || r.action == .deferIfReject else {
+            if let q = r.queueID { attach(q, header, line, time) }
+            return
+        }
+        let rej = Rejection(time: time, host: hostName(header, line), queueID: r.queueID.map { line.string($0) },
+                            daemon: daemon.rawValue, stage: line.string(r.stage),
+                            clientHost: r.client.host.isEmpty ? nil : line.string(r.client.host),
+                            clientIP: r.client.ip.isEmpty ? nil : line.string(r.client.ip),
+                            sender: r.from.map { line.string($0) }, recipient: (r.to ?? r.address).map { line.string($0) },
+                            code: r.code.map(Int.init), dsn: r.dsn?.description, reason: line.string(r.reason),
+                            line: line.string(Span(start: 0, count: line.count)))
+        output.rejections.append(rej)
+        if let q = r.queueID { attach(q, header, line, time) }
+    }
+
+    /// Adds a line that names a queue id to that message's raw lines.
+    mutating func attach(_ qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
+        guard let id = byQueue[queueKey(header, line, qid)] else { return }
+        update(id, time, line) { _ in }
+    }
+
+    // MARK: - Helpers
+
+    /// The live message of a queue id, or a new one (for logs that begin mid-stream, NDRs...).
+    mutating func message(for qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64,
+                          create: Bool) -> Int64? {
+        let key = queueKey(header, line, qid)
+        if let id = byQueue[key] { return id }
+        guard create else { return nil }
+        return startMessage(key, line.string(qid), header, time, hostFrom: line)
+    }
+
+    mutating func startMessage(_ key: QueueKey, _ qid: String, _ header: Header, _ time: Int64,
+                               hostFrom line: UnsafeBufferPointer<UInt8>? = nil) -> Int64 {
+        if let old = byQueue[key] {
+            // Queue id reuse without a `removed` line for the old message: let the old one go.
+            byQueue.removeValue(forKey: key)
+            if var m = live[old] {
+                m.liveQueues.removeAll { $0 == qid }
+                live[old] = m
+                if m.liveQueues.isEmpty { complete(old) }
+            }
+        }
+        let id = nextID
+        nextID += 1
+        let m = MessageState(id: id, host: hosts[Int(key.host)], queueID: qid, time: time)
+        live[id] = m
+        byQueue[key] = id
+        dirty.insert(id)
+        return id
+    }
+
+    @inline(__always)
+    mutating func update(_ id: Int64, _ time: Int64, _ line: UnsafeBufferPointer<UInt8>?, _ change: (inout MessageState) -> Void) {
+        guard var m = live.removeValue(forKey: id) else { return }
+        change(&m)
+        if time > m.lastSeen { m.lastSeen = time }
+        if time < m.firstSeen { m.firstSeen = time }
+        live[id] = m
+        dirty.insert(id)
+        if let line { appendRaw(id, line) }
+    }
+
+    mutating func appendRaw<C: Collection>(_ id: Int64, _ bytes: C) where C.Element == UInt8 {
+        if raw[id] == nil {
+            raw[id] = Array(bytes)
+        } else {
+            raw[id]!.append(0x0A)
+            raw[id]!.append(contentsOf: bytes)
+        }
+    }
+
+    mutating func hostID(_ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        let s = header.host
+        let r = s.range.clamped(to: 0..<line.count)
+        // Most lines come from the host of the line before.
+        if let last = lastHost, last.bytes.count == r.count,
+           last.bytes.withUnsafeBufferPointer({ b in r.isEmpty || memcmp(b.baseAddress!, line.baseAddress! + r.lowerBound, r.count) == 0 }) {
+            return last.id
+        }
+        let bytes = Array(UnsafeBufferPointer(rebasing: line[r]))
+        defer { lastHost = (bytes, hostIndex[bytes]!) }
+        if let i = hostIndex[bytes] { return i }
+        let i = UInt32(hosts.count)
+        hosts.append(String(decoding: bytes, as: UTF8.self))
+        hostIndex[bytes] = i
+        return i
+    }
+
+    mutating func hostID(_ name: String) -> UInt32 {
+        let bytes = Array(name.utf8)
+        if let i = hostIndex[bytes] { return i }
+        let i = UInt32(hosts.count)
+        hosts.append(name)
+        hostIndex[bytes] = i
+        return i
+    }
+
+    mutating func hostName(_ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> String {
+        hosts[Int(hostID(header, line))]
+    }
+
+    mutating func queueKey(_ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ qid: Span) -> QueueKey {
+        QueueKey(host: hostID(header, line), bytes: line, span: qid)
+    }
+
+    /// Lets go of messages and sessions that have been quiet for too long.
+    mutating func sweep() {
+        linesSinceSweep = 0
+        let limit = now - maxIdle
+        for (id, m) in live where m.lastSeen < limit && !m.complete {
+            let h = hostID(m.host)
+            for q in m.liveQueues { byQueue.removeValue(forKey: QueueKey(host: h, string: q)) }
+            for q in m.awaitingChildren { awaiting.removeValue(forKey: QueueKey(host: h, string: q)) }
+            var mm = m
+            mm.liveQueues = []
+            mm.awaitingChildren = []
+            live[id] = mm
+            complete(id)
+        }
+        let sessionLimit = now - maxSessionAge
+        sessions = sessions.filter { $0.value.start >= sessionLimit }
+    }
+}

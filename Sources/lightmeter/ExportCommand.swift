@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Store
+
+/// `lightmeter export`: one row per (message, recipient) outcome and one per rejection.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lightmeter export",
+        abstract: "Print every (message, recipient) outcome and every rejection, as JSON lines or CSV.",
+        discussion: """
+            Fields: queue_id, queue_ids, message_id, sender, recipient, orig_recipient, status \
+            (sent|bounced|deferred|expired|rejected), returned, attempts, first_seen, last_seen (RFC 3339, UTC), dsn, \
+            relay, direction (outbound|inbound|local), client_ip, size, reason.
+            """
+    )
+
+    @Option(name: .customLong("workspace", withSingleDash: true),
+            help: "The workspace directory (env: LIGHTMETER_WORKSPACE; default /var/lib/lightmeter_workspace).")
+    var workspace: String?
+
+    @Option(name: .customLong("from", withSingleDash: true), help: "First day, YYYY-MM-DD (UTC).")
+    var from: String?
+
+    @Option(name: .customLong("to", withSingleDash: true), help: "Last day, YYYY-MM-DD (UTC), included.")
+    var to: String?
+
+    @Option(name: .customLong("format", withSingleDash: true), help: "jsonl (default) or csv.")
+    var format = "jsonl"
+
+    func validate() throws {
+        guard format == "jsonl" || format == "csv" else { throw ValidationError("-format must be jsonl or csv") }
+        if let f = from, day(f) == nil { throw ValidationError("-from must be a date as YYYY-MM-DD") }
+        if let t = to, day(t) == nil { throw ValidationError("-to must be a date as YYYY-MM-DD") }
+    }
+
+    func run() throws {
+        let ws = workspace ?? Environment.current.string("LIGHTMETER_WORKSPACE") ?? "/var/lib/lightmeter_workspace"
+        guard FileManager.default.fileExists(atPath: ws + "/lightmeter.db") else {
+            throw ValidationFailure("no database in the workspace \(ws): import logs first")
+        }
+        let db = try AppDatabase.open(workspace: ws)
+        let lo = from.flatMap(day)
+        let hi = to.flatMap(day).map { $0 + 86400 }
+        var out = OutputBuffer()
+        if format == "csv" {
+            out.write("queue_id,queue_ids,message_id,sender,recipient,orig_recipient,status,returned,attempts,first_seen,last_seen,dsn,relay,direction,client_ip,size,reason\n")
+        }
+        try db.exportRows(from: lo, to: hi) { r in
+            if format == "csv" { out.write(csvLine(r)) } else { out.write(jsonLine(r)) }
+        }
+        out.flush()
+    }
+
+    func day(_ s: String) -> Int64? {
+        let parts = s.split(separator: "-")
+        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
+        var c = DateComponents()
+        c.year = y; c.month = m; c.day = d
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        return cal.date(from: c).map { Int64($0.timeIntervalSince1970) }
+    }
+}
+
+/// RFC 3339 in UTC.
+func rfc3339(_ t: Int64) -> String {
+    let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
+    let rem = t - days * 86400
+    let (y, m, d) = civil(days)
+    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
+}
+
+func civil(_ z0: Int64) -> (Int64, Int64, Int64) {
+    let z = z0 + 719468
+    let era = (z >= 0 ? z : z - 146096) / 146097
+    let doe = z - era * 146097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+    let y = yoe + era * 400
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    return (m <= 2 ? y + 1 : y, m, d)
+}
+
+func jsonLine(_ r: ExportRow) -> String {
+    let o = JSONWriter()
+    o.object {
+        o.key("queue_id", r.queueID)
+        o.key("queue_ids") { o.array(r.queueIDs) }
+        o.key("message_id", r.messageID)
+        o.key("sender", r.sender)
+        o.key("recipient", r.recipient)
+        o.key("orig_recipient", r.origRecipient)
+        o.key("status", r.status)
+        o.key("returned", r.returned)
+        o.key("attempts", r.attempts)
+        o.key("first_seen", rfc3339(r.firstSeen))
+        o.key("last_seen", rfc3339(r.lastSeen))
+        o.key("dsn", r.dsn)
+        o.key("relay", r.relay)
+        o.key("direction", r.direction)
+        o.key("client_ip", r.clientIP)
+        if let s = r.size { o.key("size", s) } else { o.key("size", nil as String?) }
+        o.key("reason", r.reason)
+    }
+    return o.text + "\n"
+}
+
+func csvLine(_ r: ExportRow) -> String {
+    func f(_ s: String?) -> String {
+        guard let s else { return "" }
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+        }
+        return s
+    }
+    let fields: [String?] = [
+        r.queueID, r.queueIDs.joined(separator: ";"), r.messageID, r.sender, r.recipient, r.origRecipient, r.status,
+        r.returned ? "true" : "false", String(r.attempts), rfc3339(r.firstSeen), rfc3339(r.lastSeen), r.dsn, r.relay,
+        r.direction, r.clientIP, r.size.map(String.init), r.reason,
+    ]
+    return fields.map(f).joined(separator: ",") + "\n"
+}
+
+/// Buffered standard output.
+struct OutputBuffer {
+    var buffer: [UInt8] = []
+    mutating func write(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count > 1 << 16 { flush() }
+    }
+    mutating func flush() {
+        buffer.withUnsafeBytes { b in
+            var off = 0
+            while off < b.count {
+                let n = Glibc.write(1, b.baseAddress! + off, b.count - off)
+                if n <= 0 { break }
+                off += n
+            }
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import PostfixLog
+
+/// The server's options, named as in the Go original. Each falls back to `LIGHTMETER_<NAME>`.
+struct ServerOptions: ParsableArguments {
+    @Option(name: .customLong("workspace", withSingleDash: true),
+            help: "Directory of the database and all working data (env: LIGHTMETER_WORKSPACE; default /var/lib/lightmeter_workspace).")
+    var workspace: String?
+
+    @Flag(name: .customLong("stdin", withSingleDash: true), help: "Read log lines from standard input (env: LIGHTMETER_STDIN).")
+    var stdin = false
+
+    @Flag(name: .customLong("importonly", withSingleDash: true),
+          help: "Import what the sources hold now, then exit without serving (env: LIGHTMETER_IMPORTONLY).")
+    var importOnly = false
+
+    @Option(name: .customLong("log_format", withSingleDash: true),
+            help: "Line format: default, rfc3339, prepend-rfc3339 or logstash (env: LIGHTMETER_LOG_FORMAT).")
+    var logFormat: String?
+
+    @Option(name: .customLong("log_starting_year", withSingleDash: true),
+            help: "Year of the first line of a stream whose stamps have no year (env: LIGHTMETER_LOG_STARTING_YEAR; default: this year).")
+    var logStartingYear: Int?
+
+    @Option(name: .customLong("data_retention_days", withSingleDash: true),
+            help: "Delete tracked data older than this many days (env: LIGHTMETER_DATA_RETENTION_DAYS; default 90).")
+    var dataRetentionDays: Int?
+
+    @Flag(name: .customLong("verbose", withSingleDash: true), help: "Log more (env: LIGHTMETER_VERBOSE).")
+    var verbose = false
+
+    func resolve(_ env: Environment) throws -> Configuration {
+        var c = Configuration()
+        c.workspace = workspace ?? env.string("LIGHTMETER_WORKSPACE") ?? c.workspace
+        c.stdin = stdin || env.bool("LIGHTMETER_STDIN") == true
+        c.importOnly = importOnly || env.bool("LIGHTMETER_IMPORTONLY") == true
+        c.verbose = verbose || env.bool("LIGHTMETER_VERBOSE") == true
+        let formatName = logFormat ?? env.string("LIGHTMETER_LOG_FORMAT") ?? "default"
+        guard let f = LogFormat(rawValue: formatName), f != .auto else {
+            throw ValidationError("unknown log format '\(formatName)': use default, rfc3339, prepend-rfc3339 or logstash")
+        }
+        c.logFormat = f
+        if let y = logStartingYear ?? env.int("LIGHTMETER_LOG_STARTING_YEAR") {
+            guard (1970...9999).contains(y) else { throw ValidationError("-log_starting_year must be a year, not \(y)") }
+            c.logStartingYear = y
+        } else if let raw = env.string("LIGHTMETER_LOG_STARTING_YEAR") {
+            throw ValidationError("LIGHTMETER_LOG_STARTING_YEAR must be a year, not '\(raw)'")
+        }
+        if let d = dataRetentionDays ?? env.int("LIGHTMETER_DATA_RETENTION_DAYS") {
+            guard d >= 1 else { throw ValidationError("-data_retention_days must be at least 1") }
+            c.dataRetentionDays = d
+        }
+        return c
+    }
+}
+
+/// What the server runs with, once flags and environment are resolved.
+struct Configuration: Sendable {
+    var workspace = "/var/lib/lightmeter_workspace"
+    var stdin = false
+    var importOnly = false
+    var verbose = false
+    var logFormat = LogFormat.default
+    var logStartingYear: Int? = nil
+    var dataRetentionDays = 90
+}
