@@ -46,6 +46,7 @@ public final class Importer {
     let format: LogFormat
     let domains: DomainMapping
     var years: YearTracker
+    let writer: BatchWriter
     /// Lines per transaction.
     public var batchLines = 50_000
     /// Longest wall time between two transactions, in seconds.
@@ -58,6 +59,7 @@ public final class Importer {
         let state = try db.loadTrackerState()
         tracker = Tracker(restoring: state.messages, nextID: state.nextID)
         years = YearTracker(startingYear: startingYear)
+        writer = BatchWriter(db: db, domains: domains)
     }
 
     /// Imports a stream (a path or `-` for standard input) to its end. A stream read before is
@@ -113,16 +115,17 @@ public final class Importer {
         }
         if let e = firstError { throw e }
         summary.rejections += try flush(checkpoint)
+        try writer.finish()
         if let d = read.damage { summary.damage.append(d.description) }
         summary.seconds = monotonicSeconds() - start
         return summary
     }
 
-    /// Writes what the tracker produced with the checkpoint reached. Returns the rejections written.
+    /// Queues what the tracker produced with the checkpoint reached. Returns the rejections in it.
     @discardableResult
     func flush(_ checkpoint: Checkpoint) throws -> Int64 {
         let out = tracker.drain()
-        try db.save(out, checkpoints: [checkpoint], nextID: tracker.nextID, domains: domains)
+        try writer.submit(out, checkpoints: [checkpoint], nextID: tracker.nextID)
         return Int64(out.rejections.count)
     }
 }

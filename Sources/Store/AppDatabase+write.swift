@@ -182,51 +182,63 @@ extension AppDatabase {
     }
 }
 
-/// Attempts of a recipient as a JSON array, written by hand (this runs for every delivery).
+/// Attempts of a recipient as a JSON array, written by hand into bytes (this runs for every delivery).
 public enum AttemptLog {
     public static func encode(_ log: [Attempt]) -> String {
-        var s = "["
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + log.count * 160)
+        out.append(UInt8(ascii: "["))
         for (i, a) in log.enumerated() {
-            if i > 0 { s += "," }
-            s += "{\"time\":\(a.time),\"status\":"
-            quote(a.status, &s)
-            s += ",\"dsn\":"
-            if let d = a.dsn { quote(d, &s) } else { s += "null" }
-            s += ",\"relay\":"
-            quote(a.relay, &s)
-            s += ",\"reply\":"
-            quote(a.reply, &s)
-            s += ",\"delay\":"
-            if let d = a.delay, d.isFinite { s += String(d) } else { s += "null" }
-            s += ",\"agent\":"
-            quote(a.agent, &s)
-            s += ",\"hop\":\(a.hop)}"
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            raw("{\"time\":", &out)
+            raw(String(a.time), &out)
+            raw(",\"status\":", &out)
+            quote(a.status, &out)
+            raw(",\"dsn\":", &out)
+            if let d = a.dsn { quote(d, &out) } else { raw("null", &out) }
+            raw(",\"relay\":", &out)
+            quote(a.relay, &out)
+            raw(",\"reply\":", &out)
+            quote(a.reply, &out)
+            raw(",\"delay\":", &out)
+            if let d = a.delay, d.isFinite { raw(String(d), &out) } else { raw("null", &out) }
+            raw(",\"agent\":", &out)
+            quote(a.agent, &out)
+            raw(a.hop ? ",\"hop\":true}" : ",\"hop\":false}", &out)
         }
-        return s + "]"
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func decode(_ text: String) -> [Attempt] {
         (try? JSONDecoder().decode([Attempt].self, from: Data(text.utf8))) ?? []
     }
 
-    static func quote(_ v: String, _ out: inout String) {
-        out += "\""
-        for u in v.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
+    @inline(__always)
+    static func raw(_ s: String, _ out: inout [UInt8]) {
+        out.append(contentsOf: s.utf8)
+    }
+
+    static func quote(_ v: String, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var v = v
+        v.withUTF8 { bytes in
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: Array("\\u00".utf8))
+                    out.append(hex[Int(b >> 4)])
+                    out.append(hex[Int(b & 15)])
+                default: out.append(b)
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

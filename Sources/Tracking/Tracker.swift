@@ -47,6 +47,8 @@ public struct Tracker: Sendable {
     var now: Int64 = 0
     var linesSinceSweep = 0
     var lastHost: (bytes: [UInt8], id: UInt32)? = nil
+    /// Live notifications (NDRs) by the message they are about.
+    var notifications: [Int64: [Int64]] = [:]
 
     /// How long a message may stay without any line before it is let go (it stays stored as it is).
     public var maxIdle: Int64 = 8 * 86400
@@ -80,7 +82,10 @@ public struct Tracker: Sendable {
             if let m = live[id] { output.messages.append(m) }
         }
         dirty.removeAll(keepingCapacity: true)
-        for id in completed { live.removeValue(forKey: id) }
+        for id in completed {
+            live.removeValue(forKey: id)
+            notifications.removeValue(forKey: id)
+        }
         completed.removeAll(keepingCapacity: true)
         for (id, bytes) in raw where !bytes.isEmpty { output.rawLines.append((id, bytes)) }
         raw.removeAll(keepingCapacity: true)
@@ -141,6 +146,7 @@ public struct Tracker: Sendable {
                     c.origin = .notification
                     c.parentID = id
                 }
+                notifications[id, default: []].append(child)
             }
             update(id, time, line) { m in
                 guard kind == .nonDelivery else { return }
@@ -312,11 +318,13 @@ public struct Tracker: Sendable {
         dirty.insert(parent)
         if let bytes = raw.removeValue(forKey: child) { appendRaw(parent, bytes) }
         output.merged.append((child, parent))
-        // A message the child notified about points at the parent now.
-        for (id, var m) in live where m.parentID == child {
-            m.parentID = parent
-            live[id] = m
-            dirty.insert(id)
+        // Notifications about the child point at the parent now.
+        if let ns = notifications.removeValue(forKey: child) {
+            for n in ns where live[n] != nil {
+                live[n]!.parentID = parent
+                dirty.insert(n)
+            }
+            notifications[parent, default: []].append(contentsOf: ns)
         }
     }
 
@@ -327,15 +335,14 @@ public struct Tracker: Sendable {
         update(id, time, line) { m in
             m.liveQueues.removeAll { $0 == q }
         }
-        if let m = live[id], m.liveQueues.isEmpty && m.awaitingChildren.isEmpty {
+        if live[id]?.liveQueues.isEmpty == true && live[id]?.awaitingChildren.isEmpty == true {
             complete(id)
         }
     }
 
     mutating func complete(_ id: Int64) {
-        guard var m = live[id] else { return }
-        m.complete = true
-        live[id] = m
+        guard live[id] != nil else { return }
+        live[id]!.complete = true
         dirty.insert(id)
         completed.append(id)
     }
@@ -428,11 +435,12 @@ public struct Tracker: Sendable {
 
     @inline(__always)
     mutating func update(_ id: Int64, _ time: Int64, _ line: UnsafeBufferPointer<UInt8>?, _ change: (inout MessageState) -> Void) {
-        guard var m = live.removeValue(forKey: id) else { return }
-        change(&m)
-        if time > m.lastSeen { m.lastSeen = time }
-        if time < m.firstSeen { m.firstSeen = time }
-        live[id] = m
+        guard let i = live.index(forKey: id) else { return }
+        live.values.withMutableElement(at: i) { m in
+            change(&m)
+            if time > m.lastSeen { m.lastSeen = time }
+            if time < m.firstSeen { m.firstSeen = time }
+        }
         dirty.insert(id)
         if let line { appendRaw(id, line) }
     }
@@ -496,5 +504,13 @@ public struct Tracker: Sendable {
         }
         let sessionLimit = now - maxSessionAge
         sessions = sessions.filter { $0.value.start >= sessionLimit }
+    }
+}
+
+extension Dictionary.Values {
+    /// Mutates one value in place, without copying it out of the dictionary.
+    @inline(__always)
+    mutating func withMutableElement(at i: Dictionary.Index, _ body: (inout Value) -> Void) {
+        body(&self[i])
     }
 }
