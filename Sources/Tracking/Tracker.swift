@@ -281,17 +281,15 @@ public struct Tracker: Sendable {
         }
     }
 
-    /// A `sent` line whose reply names a queue of this host created by re-injection.
+    /// A `sent` line whose reply names a queue of this host: a content filter re-injected the message
+    /// (amavis' `from MTA(...)` form, a relay on loopback, or a queue id that is live on this host).
     mutating func isHop(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
         if d.viaFilter { return true }
         if let addr = d.relay.address {
             let ip = line.string(addr)
             if ip.hasPrefix("127.") || ip == "::1" || d.relay.kind == .path { return true }
         }
-        // A queue of this host that exists already and came from a local client.
-        if let next = d.queuedAs, let child = byQueue[queueKey(header, line, next)], let m = live[child] {
-            if let ip = m.clientIP, ip.hasPrefix("127.") || ip == "::1" { return true }
-        }
+        if let next = d.queuedAs, let child = byQueue[queueKey(header, line, next)], live[child] != nil { return true }
         return false
     }
 
