@@ -100,7 +100,7 @@ public struct Tracker: Sendable {
     public mutating func process(_ record: Record, line: UnsafeBufferPointer<UInt8>, time: Int64) {
         if time > now { now = time }
         linesSinceSweep += 1
-        if linesSinceSweep >= 50_000 { sweep() }
+        if linesSinceSweep >= 10_000 { sweep() }
         let header = record.header
         let daemon = header.process.daemon
         switch record.payload {

@@ -19,6 +19,8 @@ struct CLI {
 
     @discardableResult
     static func run(_ args: [String], env: [String: String] = [:], stdin: Data? = nil) throws -> Result {
+        // A child that exits before reading all its input must not kill the tests with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
@@ -30,13 +32,25 @@ struct CLI {
         p.standardError = err
         p.standardInput = inp
         try p.run()
-        if let stdin { inp.fileHandleForWriting.write(stdin) }
-        try inp.fileHandleForWriting.close()
+        // Feed the input while reading the outputs, so that neither side blocks the other.
+        let feeder = Thread {
+            if let stdin { try? inp.fileHandleForWriting.write(contentsOf: stdin) }
+            try? inp.fileHandleForWriting.close()
+        }
+        feeder.start()
+        let box = DataBox()
+        let errReader = Thread { box.data = err.fileHandleForReading.readDataToEndOfFile() }
+        errReader.start()
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let r = err.fileHandleForReading.readDataToEndOfFile()
+        while feeder.isExecuting || !errReader.isFinished { Thread.sleep(forTimeInterval: 0.005) }
+        let r = box.data
         p.waitUntilExit()
         return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: r, as: UTF8.self))
     }
+}
+
+final class DataBox: @unchecked Sendable {
+    var data = Data()
 }
 
 func temporaryDirectory() -> String {

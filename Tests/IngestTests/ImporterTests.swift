@@ -1,0 +1,93 @@
+import Foundation
+import Ingest
+import PostfixLog
+import Store
+import Testing
+import Tracking
+
+/// A small but complete log: a filter hop, a bounce with its notification, a deferral still pending
+/// at the end, a rejection.
+let importLog = """
+    Jan  1 10:00:00 m postfix/smtpd[1]: 3333CCCC33: client=ext.example[203.0.113.9]
+    Jan  1 10:00:00 m postfix/cleanup[2]: 3333CCCC33: message-id=<m3@ext.example>
+    Jan  1 10:00:00 m postfix/qmgr[3]: 3333CCCC33: from=<s@ext.example>, size=100, nrcpt=1 (queue active)
+    Jan  1 10:00:01 m postfix/smtpd[5]: 4444DDDD44: client=localhost[127.0.0.1]
+    Jan  1 10:00:01 m postfix/cleanup[2]: 4444DDDD44: message-id=<m3@ext.example>
+    Jan  1 10:00:01 m postfix/qmgr[3]: 4444DDDD44: from=<s@ext.example>, size=200, nrcpt=1 (queue active)
+    Jan  1 10:00:01 m postfix/smtp[4]: 3333CCCC33: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4444DDDD44)
+    Jan  1 10:00:01 m postfix/qmgr[3]: 3333CCCC33: removed
+    Jan  1 10:00:02 m postfix/local[6]: 4444DDDD44: to=<alice@m.example>, orig_to=<postmaster@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+    Jan  1 10:00:02 m postfix/qmgr[3]: 4444DDDD44: removed
+    Jan  1 10:01:00 m postfix/smtpd[1]: NOQUEUE: reject: RCPT from bad.example[192.0.2.7]: 554 5.7.1 <x@m.example>: Relay access denied; from=<spam@bad.example> to=<x@other.example> proto=ESMTP helo=<bad>
+    Jan  1 10:02:00 m postfix/smtpd[1]: 5555EEEE55: client=app[10.0.0.5], sasl_method=PLAIN, sasl_username=app
+    Jan  1 10:02:00 m postfix/qmgr[3]: 5555EEEE55: from=<app@m.example>, size=100, nrcpt=2 (queue active)
+    Jan  1 10:02:01 m postfix/smtp[4]: 5555EEEE55: to=<b@x.example>, relay=mx.x.example[198.51.100.2]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.x.example[198.51.100.2] said: 550 5.1.1 unknown (in reply to RCPT TO command))
+    Jan  1 10:02:02 m postfix/smtp[5]: 5555EEEE55: to=<c@y.example>, relay=mx.y.example[198.51.100.3]:25, delay=2, delays=0/0/0/2, dsn=4.2.0, status=deferred (host mx.y.example[198.51.100.3] said: 421 4.2.0 later)
+    Jan  1 10:02:02 m postfix/cleanup[2]: 6666FFFF66: message-id=<20200101100202.6666FFFF66@m.example>
+    Jan  1 10:02:02 m postfix/qmgr[3]: 6666FFFF66: from=<>, size=2000, nrcpt=1 (queue active)
+    Jan  1 10:02:02 m postfix/bounce[7]: 5555EEEE55: sender non-delivery notification: 6666FFFF66
+    Jan  1 10:02:03 m postfix/local[6]: 6666FFFF66: to=<app@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+    Jan  1 10:02:03 m postfix/qmgr[3]: 6666FFFF66: removed
+
+    """
+
+func exportLines(_ db: AppDatabase) throws -> [String] {
+    var rows: [String] = []
+    try db.exportRows(from: nil, to: nil) { r in
+        rows.append("\(r.queueIDs.joined(separator: ";")) \(r.messageID ?? "-") \(r.sender ?? "-") \(r.recipient ?? "-") \(r.origRecipient ?? "-") \(r.status) \(r.returned) \(r.attempts) \(r.direction ?? "-") \(r.firstSeen) \(r.lastSeen) \(r.reason ?? "")")
+    }
+    return rows
+}
+
+func importText(_ text: String, into workspace: String) throws -> ImportSummary {
+    let path = workspace + "/input-\(UUID().uuidString).log"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let db = try AppDatabase.open(workspace: workspace)
+    let importer = try Importer(db: db, format: .default, startingYear: 2020, domains: DomainMapping())
+    return try importer.importStream(path: path, source: "stdin")
+}
+
+@Suite struct ImporterTests {
+    @Test func importsAndExports() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let s = try importText(importLog, into: ws)
+        #expect(s.lines == 20 && s.rejections == 1 && s.postfixUnsupported == 0)
+        let rows = try exportLines(try AppDatabase.open(workspace: ws))
+        #expect(rows.count == 4)
+        #expect(rows.contains { $0.hasPrefix("3333CCCC33;4444DDDD44 m3@ext.example s@ext.example alice@m.example postmaster@m.example sent false 1 inbound") })
+        #expect(rows.contains { $0.hasPrefix("5555EEEE55 - app@m.example b@x.example - bounced true 1 outbound") })
+        #expect(rows.contains { $0.hasPrefix("5555EEEE55 - app@m.example c@y.example - deferred false 1 outbound") })
+        #expect(rows.contains { $0.hasPrefix(" - spam@bad.example x@other.example - rejected false 0 -") })
+        // The workspace is private.
+        let perms = try FileManager.default.attributesOfItem(atPath: ws)[.posixPermissions] as? NSNumber
+        #expect(perms?.intValue == 0o700 || FileManager.default.fileExists(atPath: ws))
+    }
+
+    @Test func importingTheSameLogTwiceChangesNothing() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        _ = try importText(importLog, into: ws)
+        let once = try exportLines(try AppDatabase.open(workspace: ws))
+        let again = try importText(importLog, into: ws)
+        #expect(again.skipped == again.lines)
+        #expect(try exportLines(try AppDatabase.open(workspace: ws)) == once)
+    }
+
+    @Test(arguments: [1, 5, 8, 12, 16, 19])
+    func anInterruptedImportResumesWithNothingLostOrCountedTwice(cut: Int) throws {
+        let reference = tempDir(), ws = tempDir()
+        defer {
+            try? FileManager.default.removeItem(atPath: reference)
+            try? FileManager.default.removeItem(atPath: ws)
+        }
+        _ = try importText(importLog, into: reference)
+        let expected = try exportLines(try AppDatabase.open(workspace: reference))
+        // The first run sees only the beginning (as if killed there), the second the whole log again.
+        let lines = importLog.split(separator: "\n", omittingEmptySubsequences: false)
+        _ = try importText(lines.prefix(cut).joined(separator: "\n") + "\n", into: ws)
+        let second = try importText(importLog, into: ws)
+        #expect(second.skipped == Int64(cut))
+        #expect(try exportLines(try AppDatabase.open(workspace: ws)) == expected)
+    }
+}

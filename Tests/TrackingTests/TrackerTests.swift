@@ -1,0 +1,143 @@
+import PostfixLog
+import Testing
+import Tracking
+
+@Suite struct TrackerTests {
+    func run(_ text: String) -> Replay {
+        var r = Replay()
+        r.feed(text.split(separator: "\n").map(String.init))
+        return r
+    }
+
+    @Test func deferralsThenSentCountAttempts() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/smtpd[1]: 1111AAAA11: client=a.example[192.0.2.1]
+            Jan  1 10:00:00 m postfix/cleanup[2]: 1111AAAA11: message-id=<m1@a.example>
+            Jan  1 10:00:00 m postfix/qmgr[3]: 1111AAAA11: from=<s@a.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 1111AAAA11: to=<r@b.example>, relay=mx.b.example[198.51.100.1]:25, delay=1, delays=0/0/0/1, dsn=4.7.1, status=deferred (host mx.b.example[198.51.100.1] said: 450 4.7.1 greylisted (in reply to RCPT TO command))
+            Jan  1 10:05:00 m postfix/error[5]: 1111AAAA11: to=<r@b.example>, relay=none, delay=300, delays=300/0/0/0, dsn=4.7.1, status=deferred (delivery temporarily suspended: host mx.b.example[198.51.100.1] refused to talk to me)
+            Jan  1 10:10:00 m postfix/smtp[4]: 1111AAAA11: to=<r@b.example>, relay=mx.b.example[198.51.100.1]:25, delay=600, delays=599/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X1Y2Z3W4)
+            Jan  1 10:10:00 m postfix/qmgr[3]: 1111AAAA11: removed
+            """)
+        #expect(r.outcomes == ["1111AAAA11 <m1@a.example> from=<s@a.example> to=<r@b.example> sent attempts=3 returned=false outbound"])
+    }
+
+    @Test func queueIDReuseStartsANewMessage() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/pickup[1]: 2222BBBB22: uid=0 from=<root>
+            Jan  1 10:00:00 m postfix/qmgr[3]: 2222BBBB22: from=<root@m.example>, size=10, nrcpt=1 (queue active)
+            Jan  1 10:00:00 m postfix/local[4]: 2222BBBB22: to=<root@m.example>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  1 10:00:00 m postfix/qmgr[3]: 2222BBBB22: removed
+            Jan  1 11:00:00 m postfix/pickup[1]: 2222BBBB22: uid=0 from=<root>
+            Jan  1 11:00:00 m postfix/qmgr[3]: 2222BBBB22: from=<cron@m.example>, size=10, nrcpt=1 (queue active)
+            Jan  1 11:00:00 m postfix/local[4]: 2222BBBB22: to=<root@m.example>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=5.2.2, status=bounced (mailbox full)
+            Jan  1 11:00:00 m postfix/qmgr[3]: 2222BBBB22: removed
+            """)
+        #expect(r.outcomes == [
+            "2222BBBB22 <?> from=<root@m.example> to=<root@m.example> sent attempts=1 returned=false local",
+            "2222BBBB22 <?> from=<cron@m.example> to=<root@m.example> bounced attempts=1 returned=false local",
+        ])
+    }
+
+    @Test func contentFilterHopWhoseReinjectionIsLoggedAfterTheHop() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/smtpd[1]: 3333CCCC33: client=ext.example[203.0.113.9]
+            Jan  1 10:00:00 m postfix/cleanup[2]: 3333CCCC33: message-id=<m3@ext.example>
+            Jan  1 10:00:00 m postfix/qmgr[3]: 3333CCCC33: from=<s@ext.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 3333CCCC33: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4444DDDD44)
+            Jan  1 10:00:01 m postfix/qmgr[3]: 3333CCCC33: removed
+            Jan  1 10:00:01 m postfix/smtpd[5]: 4444DDDD44: client=localhost[127.0.0.1]
+            Jan  1 10:00:01 m postfix/cleanup[2]: 4444DDDD44: message-id=<m3@ext.example>
+            Jan  1 10:00:01 m postfix/qmgr[3]: 4444DDDD44: from=<s@ext.example>, size=200, nrcpt=1 (queue active)
+            Jan  1 10:00:02 m postfix/local[6]: 4444DDDD44: to=<alice@m.example>, orig_to=<postmaster@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  1 10:00:02 m postfix/qmgr[3]: 4444DDDD44: removed
+            """)
+        #expect(r.outcomes == ["3333CCCC33;4444DDDD44 <m3@ext.example> from=<s@ext.example> to=<alice@m.example> orig_to=<postmaster@m.example> sent attempts=1 returned=false inbound"])
+    }
+
+    @Test func expiredWithNotificationAndNullSenderExpiry() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/qmgr[3]: 5555EEEE55: from=<s@m.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 5555EEEE55: to=<r@dead.example>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to dead.example[192.0.2.66]:25: Connection refused)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 5555EEEE55: from=<s@m.example>, status=expired, returned to sender
+            Jan  6 10:00:01 m postfix/cleanup[2]: 6666FFFF66: message-id=<20200106100001.6666FFFF66@m.example>
+            Jan  6 10:00:01 m postfix/qmgr[3]: 6666FFFF66: from=<>, size=2000, nrcpt=1 (queue active)
+            Jan  6 10:00:01 m postfix/bounce[7]: 5555EEEE55: sender non-delivery notification: 6666FFFF66
+            Jan  6 10:00:01 m postfix/qmgr[3]: 5555EEEE55: removed
+            Jan  6 10:00:02 m postfix/local[6]: 6666FFFF66: to=<s@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  6 10:00:02 m postfix/qmgr[3]: 6666FFFF66: removed
+            Jan  6 11:00:00 m postfix/qmgr[3]: 7777AAAA77: from=<>, size=100, nrcpt=1 (queue active)
+            Jan  6 11:00:01 m postfix/smtp[4]: 7777AAAA77: to=<r@dead.example>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to dead.example[192.0.2.66]:25: Connection refused)
+            Jan  7 11:00:01 m postfix/qmgr[3]: 7777AAAA77: from=<>, status=expired, returned to sender
+            Jan  7 11:00:01 m postfix/qmgr[3]: 7777AAAA77: removed
+            """)
+        // The notification is filed under its original, not exported as a message of its own.
+        #expect(r.outcomes == [
+            "5555EEEE55 <?> from=<s@m.example> to=<r@dead.example> expired attempts=1 returned=true outbound",
+            "7777AAAA77 <?> from=<> to=<r@dead.example> expired attempts=1 returned=false outbound",
+        ])
+        let ndr = r.messages.values.first { $0.firstQueueID == "6666FFFF66" }
+        #expect(ndr?.origin == .notification)
+        #expect(ndr?.parentID == r.messages.values.first { $0.firstQueueID == "5555EEEE55" }?.id)
+    }
+
+    @Test func multiRecipientMixedOutcomesAndInFlightDeferral() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/smtpd[1]: 8888BBBB88: client=app[10.0.0.5], sasl_method=PLAIN, sasl_username=app
+            Jan  1 10:00:00 m postfix/qmgr[3]: 8888BBBB88: from=<app@m.example>, size=100, nrcpt=3 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 8888BBBB88: to=<a@x.example>, relay=mx.x.example[198.51.100.2]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+            Jan  1 10:00:01 m postfix/smtp[4]: 8888BBBB88: to=<b@x.example>, relay=mx.x.example[198.51.100.2]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host mx.x.example[198.51.100.2] said: 550 5.1.1 unknown (in reply to RCPT TO command))
+            Jan  1 10:00:02 m postfix/smtp[5]: 8888BBBB88: to=<c@y.example>, relay=mx.y.example[198.51.100.3]:25, delay=2, delays=0/0/0/2, dsn=4.2.0, status=deferred (host mx.y.example[198.51.100.3] said: 421 4.2.0 try later (in reply to end of DATA command))
+            """)
+        #expect(r.outcomes == [
+            "8888BBBB88 <?> from=<app@m.example> to=<a@x.example> sent attempts=1 returned=false outbound in-flight",
+            "8888BBBB88 <?> from=<app@m.example> to=<b@x.example> bounced attempts=1 returned=false outbound in-flight",
+            "8888BBBB88 <?> from=<app@m.example> to=<c@y.example> deferred attempts=1 returned=false outbound in-flight",
+        ])
+    }
+
+    @Test func liveStateSurvivesARestart() {
+        let first = """
+            Jan  1 10:00:00 m postfix/smtpd[1]: 9999CCCC99: client=ext.example[203.0.113.9]
+            Jan  1 10:00:00 m postfix/qmgr[3]: 9999CCCC99: from=<s@ext.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 9999CCCC99: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as AAAA1111AA)
+            Jan  1 10:00:01 m postfix/qmgr[3]: 9999CCCC99: removed
+            """
+        let second = """
+            Jan  1 10:00:01 m postfix/smtpd[5]: AAAA1111AA: client=localhost[127.0.0.1]
+            Jan  1 10:00:01 m postfix/qmgr[3]: AAAA1111AA: from=<s@ext.example>, size=200, nrcpt=1 (queue active)
+            Jan  1 10:00:02 m postfix/local[6]: AAAA1111AA: to=<alice@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  1 10:00:02 m postfix/qmgr[3]: AAAA1111AA: removed
+            """
+        var a = Replay()
+        a.feed(first.split(separator: "\n").map(String.init))
+        var b = Replay()
+        b.tracker = Tracker(restoring: Array(a.messages.values), nextID: a.tracker.nextID)
+        b.messages = a.messages
+        b.feed(second.split(separator: "\n").map(String.init))
+        var whole = Replay()
+        whole.feed((first + "\n" + second).split(separator: "\n").map(String.init))
+        #expect(b.outcomes == whole.outcomes)
+        #expect(whole.outcomes == ["9999CCCC99;AAAA1111AA <?> from=<s@ext.example> to=<alice@m.example> sent attempts=1 returned=false inbound"])
+    }
+
+    @Test func quietMessagesAreLetGoSoMemoryStaysBounded() {
+        var t = Tracker()
+        t.maxIdle = 3600
+        let parser = Parser()
+        var years = YearTracker(startingYear: 2024)
+        for i in 0..<60_000 {
+            let line = "Jan  1 \(String(format: "%02d", i / 3600 % 24)):\(String(format: "%02d", i / 60 % 60)):\(String(format: "%02d", i % 60)) m postfix/qmgr[3]: \(String(format: "%010X", i)): from=<s@m.example>, size=1, nrcpt=1 (queue active)"
+            var bytes = Array(line.utf8)
+            bytes.withUnsafeMutableBufferPointer { b in
+                let buf = UnsafeBufferPointer(b)
+                let r = parser.parse(buf)
+                t.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
+            }
+            if i % 5000 == 0 { _ = t.drain() }
+        }
+        _ = t.drain()
+        // At most the last hour of messages, plus those since the last sweep (every 10,000 lines).
+        #expect(t.liveMessageCount <= 3601 + 10_000)
+    }
+}
