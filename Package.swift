@@ -59,7 +59,11 @@ let package = Package(
         ),
         .testTarget(name: "PostfixLogTests", dependencies: ["PostfixLog"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "PostfixLog"], swiftSettings: swiftSettings),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "PostfixLog", "Store", "Tracking"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "PostfixLog", "Store", "Tracking", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "lightmeterTests", dependencies: ["lightmeter"], swiftSettings: swiftSettings),
     ]
 )

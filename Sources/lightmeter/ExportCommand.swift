@@ -29,18 +29,14 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         guard format == "jsonl" || format == "csv" else { throw ValidationError("-format must be jsonl or csv") }
-        if let f = from, day(f) == nil { throw ValidationError("-from must be a date as YYYY-MM-DD") }
-        if let t = to, day(t) == nil { throw ValidationError("-to must be a date as YYYY-MM-DD") }
+        if let f = from, parseDay(f) == nil { throw ValidationError("-from must be a date as YYYY-MM-DD") }
+        if let t = to, parseDay(t) == nil { throw ValidationError("-to must be a date as YYYY-MM-DD") }
     }
 
     func run() throws {
-        let ws = workspace ?? Environment.current.string("LIGHTMETER_WORKSPACE") ?? "/var/lib/lightmeter_workspace"
-        guard FileManager.default.fileExists(atPath: ws + "/lightmeter.db") else {
-            throw ValidationFailure("no database in the workspace \(ws): import logs first")
-        }
-        let db = try AppDatabase.open(workspace: ws)
-        let lo = from.flatMap(day)
-        let hi = to.flatMap(day).map { $0 + 86400 }
+        let db = try openExistingWorkspace(workspace)
+        let lo = from.flatMap(parseDay)
+        let hi = to.flatMap(parseDay).map { $0 + 86400 }
         var out = OutputBuffer()
         if format == "csv" {
             out.write("queue_id,queue_ids,message_id,sender,recipient,orig_recipient,status,returned,attempts,first_seen,last_seen,dsn,relay,direction,client_ip,size,reason\n")
@@ -49,17 +45,6 @@ struct Export: ParsableCommand {
             if format == "csv" { out.write(csvLine(r)) } else { out.write(jsonLine(r)) }
         }
         out.flush()
-    }
-
-    func day(_ s: String) -> Int64? {
-        let parts = s.split(separator: "-")
-        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
-        var c = DateComponents()
-        c.year = y; c.month = m; c.day = d
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC")!
-        return cal.date(from: c).map { Int64($0.timeIntervalSince1970) }
     }
 }
 

@@ -7,6 +7,7 @@ enum Entry {
     static let tools: [String: any ParsableCommand.Type] = [
         "parse-stats": ParseStats.self,
         "export": Export.self,
+        "report": ReportCommand.self,
     ]
 
     static func main() {
@@ -31,8 +32,9 @@ struct Lightmeter: ParsableCommand {
             Options take one dash or two: -workspace and --workspace are the same.
 
             Commands (each has its own -help):
-              lightmeter export       print every (message, recipient) outcome and rejection (JSON lines, CSV)
-              lightmeter parse-stats  count what log files hold, and what the parser does not understand
+              export       every (message, recipient) outcome and rejection
+              report       a pflogsumm-style summary of a period
+              parse-stats  what log files hold, and what is not understood
             """,
         helpNames: [.short, .long, .customLong("help", withSingleDash: true)]
     )

@@ -17,6 +17,10 @@ struct Server {
             let summary = try importer.importStream(path: "-", source: "stdin")
             print("lightmeter: \(summary.description)")
         }
+        let deleted = try db.applyRetention(days: config.dataRetentionDays)
+        if deleted > 0 {
+            print("lightmeter: retention of \(config.dataRetentionDays) days: deleted \(deleted) old messages and rejections")
+        }
         if !config.importOnly {
             printError("lightmeter: standard input ended; nothing more to follow")
         }

@@ -4,6 +4,7 @@ import PostfixLog
 import Store
 import Testing
 import Tracking
+import GRDB
 
 /// A small but complete log: a filter hop, a bounce with its notification, a deferral still pending
 /// at the end, a rejection.
@@ -89,5 +90,32 @@ func importText(_ text: String, into workspace: String) throws -> ImportSummary 
         let second = try importText(importLog, into: ws)
         #expect(second.skipped == Int64(cut))
         #expect(try exportLines(try AppDatabase.open(workspace: ws)) == expected)
+    }
+}
+
+@Suite struct RetentionTests {
+    @Test func oldDataIsDeletedAndRecentDataKept() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let old = """
+            Jan  1 10:00:00 m postfix/pickup[1]: AAAA0000AA: uid=0 from=<root>
+            Jan  1 10:00:00 m postfix/qmgr[3]: AAAA0000AA: from=<root@m.example>, size=10, nrcpt=1 (queue active)
+            Jan  1 10:00:00 m postfix/local[4]: AAAA0000AA: to=<root@m.example>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  1 10:00:00 m postfix/qmgr[3]: AAAA0000AA: removed
+            Jan  1 10:01:00 m postfix/smtpd[1]: NOQUEUE: reject: RCPT from bad.example[192.0.2.7]: 554 5.7.1 <x@m.example>: Relay access denied; from=<spam@bad.example> to=<x@other.example> proto=ESMTP helo=<bad>
+            Mar  1 10:00:00 m postfix/pickup[1]: BBBB0000BB: uid=0 from=<root>
+            Mar  1 10:00:00 m postfix/qmgr[3]: BBBB0000BB: from=<root@m.example>, size=10, nrcpt=1 (queue active)
+            Mar  1 10:00:00 m postfix/local[4]: BBBB0000BB: to=<root@m.example>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Mar  1 10:00:00 m postfix/qmgr[3]: BBBB0000BB: removed
+
+            """
+        _ = try importText(old, into: ws)
+        let db = try AppDatabase.open(workspace: ws)
+        #expect(try exportLines(db).count == 3)
+        #expect(try db.applyRetention(days: 30) == 2)
+        let rows = try exportLines(db)
+        #expect(rows.count == 1 && rows[0].hasPrefix("BBBB0000BB"))
+        let raw = try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM raw_lines") }
+        #expect(raw == 1)
     }
 }

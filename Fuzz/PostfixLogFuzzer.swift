@@ -1,4 +1,4 @@
-import PostfixLog
+// libFuzzer entry point for the parser. Built with the parser's sources in one module by `Fuzz/build`.
 
 /// libFuzzer calls this with arbitrary bytes: any input must give a record whose spans stay inside
 /// the line, and never crash.

@@ -1,0 +1,58 @@
+import GRDB
+
+extension AppDatabase {
+    /// The newest time in the database (the last line imported), if any.
+    public func newestTime() throws -> Int64? {
+        try reader.read { db in
+            let m = try Int64.fetchOne(db, sql: "SELECT MAX(last_seen) FROM messages")
+            let r = try Int64.fetchOne(db, sql: "SELECT MAX(time) FROM rejections")
+            switch (m, r) {
+            case let (a?, b?): return max(a, b)
+            case let (a?, nil): return a
+            case let (nil, b?): return b
+            default: return nil
+            }
+        }
+    }
+
+    /// Deletes finished messages last seen before `cutoff`, with their deliveries and raw lines, and
+    /// rejections before it, in transactions of `batch` rows so that writers are never held up long.
+    /// Returns the number of messages and rejections deleted.
+    @discardableResult
+    public func deleteOlderThan(_ cutoff: Int64, batch: Int = 2000) throws -> Int {
+        var total = 0
+        while true {
+            let n = try writer.write { db -> Int in
+                let ids = try Int64.fetchAll(db, sql: """
+                    SELECT id FROM messages WHERE last_seen < ? AND complete = 1 LIMIT ?
+                    """, arguments: [cutoff, batch])
+                guard !ids.isEmpty else { return 0 }
+                let list = ids.map(String.init).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM raw_lines WHERE message_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM deliveries WHERE message_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM messages WHERE id IN (\(list))")
+                return ids.count
+            }
+            total += n
+            if n < batch { break }
+        }
+        while true {
+            let n = try writer.write { db -> Int in
+                try db.execute(sql: """
+                    DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE time < ? LIMIT ?)
+                    """, arguments: [cutoff, batch])
+                return db.changesCount
+            }
+            total += n
+            if n < batch { break }
+        }
+        return total
+    }
+
+    /// Applies a retention of `days` days, counted back from the newest data.
+    @discardableResult
+    public func applyRetention(days: Int) throws -> Int {
+        guard let newest = try newestTime() else { return 0 }
+        return try deleteOlderThan(newest - Int64(days) * 86400)
+    }
+}
