@@ -29,7 +29,11 @@ let package = Package(
         // GRDB: the workspace database, its migrations, the batched writes, the queries.
         .target(
             name: "Store",
-            dependencies: ["Tracking", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Tracking",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CBzip2", path: "Sources/CBzip2"),

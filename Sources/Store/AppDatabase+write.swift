@@ -35,6 +35,14 @@ struct LiveState: Codable {
     var awaitingChildren: [String]
     var hops: [Attempt]
     var notified: Bool
+
+    /// JSON, written by hand: it is written for every message still live at the end of a batch.
+    var encoded: String {
+        var s = "{\"liveQueues\":[" + liveQueues.map { "\"\($0)\"" }.joined(separator: ",") + "],"
+        s += "\"awaitingChildren\":[" + awaitingChildren.map { "\"\($0)\"" }.joined(separator: ",") + "],"
+        s += "\"hops\":" + AttemptLog.encode(hops) + ",\"notified\":" + (notified ? "true" : "false") + "}"
+        return s
+    }
 }
 
 extension AppDatabase {
@@ -46,7 +54,6 @@ extension AppDatabase {
     }
 
     static func save(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping, _ db: Database) throws {
-        let encoder = JSONEncoder()
         for (child, parent) in out.merged {
             try db.cachedStatement(sql: "UPDATE raw_lines SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
             try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [child])
@@ -72,38 +79,76 @@ extension AppDatabase {
                 dsn = excluded.dsn, relay = excluded.relay, reason = excluded.reason, agent = excluded.agent,
                 direction = excluded.direction, domain = excluded.domain, log = excluded.log
             """)
+        var msg = RawStatement(upsertMessage)
+        var del = RawStatement(upsertDelivery)
         for m in out.messages {
-            var live: String? = nil
-            if !m.complete {
-                let s = LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren, hops: m.hops, notified: m.notified)
-                live = String(decoding: try encoder.encode(s), as: UTF8.self)
-            }
-            try upsertMessage.execute(arguments: [
-                m.id, m.host, m.firstQueueID, m.queueIDs.joined(separator: ";"), m.messageID, m.sender, m.size, m.nrcpt,
-                m.clientHost, m.clientIP, m.saslUsername, m.origin.rawValue, m.parentID, m.firstSeen, m.lastSeen,
-                m.complete, m.expired, m.rejected, live,
-            ])
+            msg.bind(m.id)
+            msg.bind(m.host)
+            msg.bind(m.firstQueueID)
+            msg.bind(m.queueIDs.count == 1 ? m.queueIDs[0] : m.queueIDs.joined(separator: ";"))
+            msg.bind(m.messageID)
+            msg.bind(m.sender)
+            msg.bind(m.size)
+            msg.bind(m.nrcpt)
+            msg.bind(m.clientHost)
+            msg.bind(m.clientIP)
+            msg.bind(m.saslUsername)
+            msg.bind(m.origin.rawValue)
+            msg.bind(m.parentID)
+            msg.bind(m.firstSeen)
+            msg.bind(m.lastSeen)
+            msg.bind(m.complete)
+            msg.bind(m.expired)
+            msg.bind(m.rejected)
+            msg.bind(m.complete ? nil : LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren,
+                                                   hops: m.hops, notified: m.notified).encoded)
+            try msg.run(db)
             for (i, r) in m.recipients.enumerated() {
-                try upsertDelivery.execute(arguments: [
-                    m.id, i, r.recipient, r.origRecipient, r.outcome.rawValue, r.returned, r.attempts, r.firstAttempt,
-                    r.lastAttempt, r.dsn, r.relay, r.reason, r.agent, m.direction(of: r).rawValue,
-                    domains.domain(of: r.recipient), AttemptLog.encode(r.log),
-                ])
+                del.bind(m.id)
+                del.bind(i)
+                del.bind(r.recipient)
+                del.bind(r.origRecipient)
+                del.bind(r.outcome.rawValue)
+                del.bind(r.returned)
+                del.bind(r.attempts)
+                del.bind(r.firstAttempt)
+                del.bind(r.lastAttempt)
+                del.bind(r.dsn)
+                del.bind(r.relay)
+                del.bind(r.reason)
+                del.bind(r.agent)
+                del.bind(m.direction(of: r).rawValue)
+                del.bind(domains.domain(of: r.recipient))
+                del.bind(AttemptLog.encode(r.log))
+                try del.run(db)
             }
         }
-        let insertRaw = try db.cachedStatement(sql: "INSERT INTO raw_lines (message_id, data) VALUES (?, ?)")
+        var raw = RawStatement(try db.cachedStatement(sql: "INSERT INTO raw_lines (message_id, data) VALUES (?, ?)"))
         for (id, bytes) in out.rawLines {
-            try insertRaw.execute(arguments: [id, Data(bytes)])
+            raw.bind(id)
+            raw.bind(blob: bytes)
+            try raw.run(db)
         }
         let insertRejection = try db.cachedStatement(sql: """
             INSERT INTO rejections (time, host, queue_id, daemon, stage, client_host, client_ip, sender, recipient, code, dsn,
                 reason, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
+        var rej = RawStatement(insertRejection)
         for r in out.rejections {
-            try insertRejection.execute(arguments: [
-                r.time, r.host, r.queueID, r.daemon, r.stage, r.clientHost, r.clientIP, r.sender, r.recipient, r.code, r.dsn,
-                r.reason, r.line,
-            ])
+            rej.bind(r.time)
+            rej.bind(r.host)
+            rej.bind(r.queueID)
+            rej.bind(r.daemon)
+            rej.bind(r.stage)
+            rej.bind(r.clientHost)
+            rej.bind(r.clientIP)
+            rej.bind(r.sender)
+            rej.bind(r.recipient)
+            rej.bind(r.code)
+            rej.bind(r.dsn)
+            rej.bind(r.reason)
+            rej.bind(r.line)
+            try rej.run(db)
         }
         for c in checkpoints {
             try db.cachedStatement(sql: """
