@@ -74,18 +74,23 @@ public final class Importer {
         var lastTime: Int64 = 0
         var firstError: (any Error)? = nil
         let reader = LogFileReader(path: path)
+        // The tracker and the parser live in locals while the loop runs (no exclusivity checks on `self`).
+        var tracker = self.tracker
+        defer { self.tracker = tracker }
+        let parser = self.parser
+        var years = self.years
+        defer { self.years = years }
         let read = try reader.forEachLine { line, truncated in
             summary.lines += 1
             if truncated { summary.truncatedLines += 1 }
-            let hash = fnv1a(line)
             var decoded: [UInt8]? = nil
             if format == .logstash { decoded = Logstash.line(from: line) }
             let process: (UnsafeBufferPointer<UInt8>) -> Void = { l in
-                let record = self.parser.parse(l)
-                var time = record.header.time.isKnown ? self.years.unixSeconds(for: record.header.time) : lastTime
+                let record = parser.parse(l)
+                var time = record.header.time.isKnown ? years.unixSeconds(for: record.header.time) : lastTime
                 if time == 0 { time = lastTime }
                 lastTime = time
-                guard gate.admit(time: time, hash: hash) else {
+                guard gate.admit(time: time) else {
                     summary.skipped += 1
                     return
                 }
@@ -94,18 +99,18 @@ public final class Importer {
                     summary.postfixLines += 1
                     if record.isUnsupported { summary.postfixUnsupported += 1 }
                 }
-                self.tracker.process(record, line: l, time: time)
+                tracker.process(record, line: l, time: time)
                 if time == checkpoint.lastTime { checkpoint.sameTimeLines += 1 } else { checkpoint.sameTimeLines = 1 }
                 checkpoint.lastTime = time
-                checkpoint.lastHash = hash
             }
             if let d = decoded { d.withUnsafeBufferPointer(process) } else { process(line) }
             checkpoint.lines += 1
             checkpoint.offset += Int64(line.count + 1)
             pendingLines += 1
             if pendingLines >= batchLines || pendingLines & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
+                checkpoint.lastHash = fnv1a(line)
                 do {
-                    summary.rejections += try flush(checkpoint)
+                    summary.rejections += try flush(&tracker, checkpoint)
                 } catch {
                     firstError = firstError ?? error
                 }
@@ -114,7 +119,7 @@ public final class Importer {
             }
         }
         if let e = firstError { throw e }
-        summary.rejections += try flush(checkpoint)
+        summary.rejections += try flush(&tracker, checkpoint)
         try writer.finish()
         if let d = read.damage { summary.damage.append(d.description) }
         summary.seconds = monotonicSeconds() - start
@@ -123,7 +128,7 @@ public final class Importer {
 
     /// Queues what the tracker produced with the checkpoint reached. Returns the rejections in it.
     @discardableResult
-    func flush(_ checkpoint: Checkpoint) throws -> Int64 {
+    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint) throws -> Int64 {
         let out = tracker.drain()
         try writer.submit(out, checkpoints: [checkpoint], nextID: tracker.nextID)
         return Int64(out.rejections.count)
@@ -141,7 +146,7 @@ struct ResumeGate {
         open = checkpoint == nil || checkpoint!.lines == 0
     }
 
-    mutating func admit(time: Int64, hash: Int64) -> Bool {
+    mutating func admit(time: Int64) -> Bool {
         if open { return true }
         let cp = checkpoint!
         if time > cp.lastTime {
