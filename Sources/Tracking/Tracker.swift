@@ -281,14 +281,12 @@ public struct Tracker: Sendable {
         }
     }
 
-    /// A `sent` line whose reply names a queue of this host: a content filter re-injected the message
-    /// (amavis' `from MTA(...)` form, a relay on loopback, or a queue id that is live on this host).
+    /// A `sent` line whose reply names a queue of this host: a content filter re-injected the message.
+    /// Either the queue is live already (the filter re-injects before it answers, so its `client=`
+    /// line comes first), or the reply has amavis' `from MTA(...)` form. A relay on loopback alone
+    /// proves nothing: it may be a local relay whose queue ids are its own.
     mutating func isHop(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
         if d.viaFilter { return true }
-        if let addr = d.relay.address {
-            let ip = line.string(addr)
-            if ip.hasPrefix("127.") || ip == "::1" || d.relay.kind == .path { return true }
-        }
         if let next = d.queuedAs, let child = byQueue[queueKey(header, line, next)], live[child] != nil { return true }
         return false
     }

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// A real Postfix on loopback (scripts/postfix-lab): its log, imported, must give exactly the outcomes
+/// the scenario expects. Needs root (Postfix's master runs as root); installs postfix and swaks if missing.
+@Suite(.enabled(if: getuid() == 0, "the Postfix lab needs root"))
+struct PostfixLabTests {
+    @Test(.timeLimit(.minutes(6)))
+    func exportMatchesWhatRealPostfixDid() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lab = Process()
+        lab.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        lab.arguments = ["python3", CLI.root + "/scripts/postfix-lab", dir + "/lab"]
+        let err = Pipe()
+        lab.standardError = err
+        try lab.run()
+        let labErr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        lab.waitUntilExit()
+        try #require(lab.terminationStatus == 0, "postfix-lab failed: \(labErr)")
+
+        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        let log = try Data(contentsOf: URL(fileURLWithPath: dir + "/lab/maillog"))
+        let imp = try CLI.run(["-workspace", dir + "/ws", "-stdin", "-importonly", "-log_starting_year", String(year)], stdin: log)
+        #expect(imp.status == 0, "\(imp.err)")
+        #expect(imp.out.contains("0 of"), "Postfix lines not understood: \(imp.out)")
+        let export = try CLI.run(["export", "-workspace", dir + "/ws"])
+        let rows = try export.out.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let expected = try String(contentsOfFile: dir + "/lab/expected.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(expected.count >= 12)
+        #expect(rows.count == expected.count, "export: \(export.out)")
+        for e in expected {
+            let match = rows.first { r in
+                (r["recipient"] as? String) == (e["recipient"] as? String)
+                    && ((e["status"] as? String) == "rejected"
+                        ? (r["status"] as? String) == "rejected"
+                        : (r["message_id"] as? String) == (e["message_id"] as? String))
+            }
+            guard let r = match else {
+                Issue.record("no export row for \(e)")
+                continue
+            }
+            for (k, v) in e where !(v is NSNull) {
+                #expect("\(r[k] ?? "nil")" == "\(v)", "\(k) of \(e["message_id"] ?? "") to \(e["recipient"] ?? ""): \(r)")
+            }
+            if (e["status"] as? String) == "expired" {
+                #expect((r["attempts"] as? Int ?? 0) >= 1)
+            }
+        }
+    }
+}
