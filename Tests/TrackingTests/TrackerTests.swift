@@ -44,7 +44,7 @@ import Tracking
             Jan  1 10:00:00 m postfix/smtpd[1]: 3333CCCC33: client=ext.example[203.0.113.9]
             Jan  1 10:00:00 m postfix/cleanup[2]: 3333CCCC33: message-id=<m3@ext.example>
             Jan  1 10:00:00 m postfix/qmgr[3]: 3333CCCC33: from=<s@ext.example>, size=100, nrcpt=1 (queue active)
-            Jan  1 10:00:01 m postfix/smtp[4]: 3333CCCC33: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4444DDDD44)
+            Jan  1 10:00:01 m postfix/smtp[4]: 3333CCCC33: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 4444DDDD44)
             Jan  1 10:00:01 m postfix/qmgr[3]: 3333CCCC33: removed
             Jan  1 10:00:01 m postfix/smtpd[5]: 4444DDDD44: client=localhost[127.0.0.1]
             Jan  1 10:00:01 m postfix/cleanup[2]: 4444DDDD44: message-id=<m3@ext.example>
@@ -100,7 +100,7 @@ import Tracking
         let first = """
             Jan  1 10:00:00 m postfix/smtpd[1]: 9999CCCC99: client=ext.example[203.0.113.9]
             Jan  1 10:00:00 m postfix/qmgr[3]: 9999CCCC99: from=<s@ext.example>, size=100, nrcpt=1 (queue active)
-            Jan  1 10:00:01 m postfix/smtp[4]: 9999CCCC99: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as AAAA1111AA)
+            Jan  1 10:00:01 m postfix/smtp[4]: 9999CCCC99: to=<postmaster@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAAA1111AA)
             Jan  1 10:00:01 m postfix/qmgr[3]: 9999CCCC99: removed
             """
         let second = """
