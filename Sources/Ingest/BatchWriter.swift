@@ -20,14 +20,14 @@ final class BatchWriter: @unchecked Sendable {
     }
 
     /// Queues a batch. Throws the error of an earlier batch, if one failed.
-    func submit(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64) throws {
+    func submit(_ out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64) throws {
         try rethrowPending()
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
             guard lock.withLock({ error == nil }) else { return }
             do {
-                try db.save(out, checkpoints: checkpoints, nextID: nextID, domains: domains)
+                try db.save(out, raw: raw, checkpoints: checkpoints, nextID: nextID, domains: domains)
             } catch {
                 lock.withLock { self.error = self.error ?? error }
             }

@@ -129,8 +129,11 @@ public final class Importer {
     /// Queues what the tracker produced with the checkpoint reached. Returns the rejections in it.
     @discardableResult
     func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint) throws -> Int64 {
-        let out = tracker.drain()
-        try writer.submit(out, checkpoints: [checkpoint], nextID: tracker.nextID)
+        var out = tracker.drain()
+        // Compressing here keeps the writer, the slower of the two threads, free for the database.
+        let raw = try RawBlock.compressed(out)
+        out.rawLines = []
+        try writer.submit(out, raw: raw, checkpoints: [checkpoint], nextID: tracker.nextID)
         return Int64(out.rejections.count)
     }
 }

@@ -28,13 +28,19 @@ extension AppDatabase {
                     """, arguments: [cutoff, batch])
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map(String.init).joined(separator: ",")
-                try db.execute(sql: "DELETE FROM raw_lines WHERE message_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM raw_refs WHERE message_id IN (\(list))")
                 try db.execute(sql: "DELETE FROM deliveries WHERE message_id IN (\(list))")
                 try db.execute(sql: "DELETE FROM messages WHERE id IN (\(list))")
                 return ids.count
             }
             total += n
             if n < batch { break }
+        }
+        // Blocks no message points into any more.
+        try writer.write { db in
+            try db.execute(sql: """
+                DELETE FROM raw_blocks WHERE last_seen < ? AND NOT EXISTS (SELECT 1 FROM raw_refs WHERE raw_refs.block_id = raw_blocks.id)
+                """, arguments: [cutoff])
         }
         while true {
             let n = try writer.write { db -> Int in

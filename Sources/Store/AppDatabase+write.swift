@@ -29,6 +29,24 @@ public struct Checkpoint: Sendable, Equatable {
     }
 }
 
+/// The raw lines of one batch: one compressed block and where each message's lines are in it.
+public struct RawBlock: Sendable {
+    public var codec: Int
+    /// Uncompressed size.
+    public var size: Int
+    public var lastSeen: Int64
+    public var data: [UInt8]
+    public var refs: [(messageID: Int64, offset: Int32, length: Int32)]
+
+    public init(codec: Int, size: Int, lastSeen: Int64, data: [UInt8], refs: [(messageID: Int64, offset: Int32, length: Int32)]) {
+        self.codec = codec
+        self.size = size
+        self.lastSeen = lastSeen
+        self.data = data
+        self.refs = refs
+    }
+}
+
 /// The part of a live message's tracker state that has no column of its own.
 struct LiveState: Codable {
     var liveQueues: [String]
@@ -47,15 +65,18 @@ struct LiveState: Codable {
 
 extension AppDatabase {
     /// Writes what the tracker produced, and the checkpoints reached, in one transaction.
-    public func save(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping) throws {
+    /// `raw` holds the raw lines of `out` (its `rawLines` are not used when it is given).
+    public func save(_ out: TrackerOutput, raw: RawBlock? = nil, checkpoints: [Checkpoint], nextID: Int64,
+                     domains: DomainMapping) throws {
         try writer.write { db in
-            try Self.save(out, checkpoints: checkpoints, nextID: nextID, domains: domains, db)
+            try Self.save(out, raw: raw ?? RawBlock.plain(out), checkpoints: checkpoints, nextID: nextID, domains: domains, db)
         }
     }
 
-    static func save(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping, _ db: Database) throws {
+    static func save(_ out: TrackerOutput, raw: RawBlock, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping,
+                     _ db: Database) throws {
         for (child, parent) in out.merged {
-            try db.cachedStatement(sql: "UPDATE raw_lines SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
+            try db.cachedStatement(sql: "UPDATE raw_refs SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
             try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [child])
         }
         let upsertMessage = try db.cachedStatement(sql: """
@@ -123,11 +144,22 @@ extension AppDatabase {
                 try del.run(db)
             }
         }
-        var raw = RawStatement(try db.cachedStatement(sql: "INSERT INTO raw_lines (message_id, data) VALUES (?, ?)"))
-        for (id, bytes) in out.rawLines {
-            raw.bind(id)
-            raw.bind(blob: bytes)
-            try raw.run(db)
+        if !raw.refs.isEmpty {
+            var block = RawStatement(try db.cachedStatement(sql: "INSERT INTO raw_blocks (codec, size, last_seen, data) VALUES (?, ?, ?, ?)"))
+            block.bind(raw.codec)
+            block.bind(raw.size)
+            block.bind(raw.lastSeen)
+            block.bind(blob: raw.data)
+            try block.run(db)
+            let blockID = db.lastInsertedRowID
+            var ref = RawStatement(try db.cachedStatement(sql: "INSERT INTO raw_refs (message_id, block_id, offset, length) VALUES (?, ?, ?, ?)"))
+            for r in raw.refs {
+                ref.bind(r.messageID)
+                ref.bind(blockID)
+                ref.bind(Int64(r.offset))
+                ref.bind(Int64(r.length))
+                try ref.run(db)
+            }
         }
         let insertRejection = try db.cachedStatement(sql: """
             INSERT INTO rejections (time, host, queue_id, daemon, stage, client_host, client_ip, sender, recipient, code, dsn,

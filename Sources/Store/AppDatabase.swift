@@ -16,10 +16,11 @@ public struct AppDatabase: Sendable {
         try Workspace.prepare(workspace)
         var config = Configuration()
         config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // 32 MB of page cache, and fewer, larger WAL checkpoints during imports.
-            try db.execute(sql: "PRAGMA cache_size = -32768")
+            try db.execute(sql: "PRAGMA cache_size = -24576")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
@@ -87,11 +88,21 @@ public struct AppDatabase: Sendable {
             }
             try db.create(index: "deliveries_recipient", on: "deliveries", columns: ["recipient"])
             try db.create(index: "deliveries_domain", on: "deliveries", columns: ["domain"])
-            try db.create(table: "raw_lines") { t in
+            /// The raw lines of messages, one block per write batch: the messages' lines joined with
+            /// newlines, compressed as a whole (`codec` 1: raw deflate; 0: none).
+            try db.create(table: "raw_blocks") { t in
                 t.autoIncrementedPrimaryKey("id")
-                t.column("message_id", .integer).notNull().indexed()
-                /// Lines joined with newlines, deflate-compressed.
+                t.column("codec", .integer).notNull()
+                t.column("size", .integer).notNull()
+                t.column("last_seen", .integer).notNull()
                 t.column("data", .blob).notNull()
+            }
+            /// Where a message's lines are in a block (offsets in the uncompressed block).
+            try db.create(table: "raw_refs") { t in
+                t.column("message_id", .integer).notNull().indexed()
+                t.column("block_id", .integer).notNull().references("raw_blocks", onDelete: .cascade)
+                t.column("offset", .integer).notNull()
+                t.column("length", .integer).notNull()
             }
             try db.create(table: "rejections") { t in
                 t.autoIncrementedPrimaryKey("id")

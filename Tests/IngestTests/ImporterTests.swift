@@ -115,7 +115,9 @@ func importText(_ text: String, into workspace: String) throws -> ImportSummary 
         #expect(try db.applyRetention(days: 30) == 2)
         let rows = try exportLines(db)
         #expect(rows.count == 1 && rows[0].hasPrefix("BBBB0000BB"))
-        let raw = try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM raw_lines") }
-        #expect(raw == 1)
+        let refs = try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM raw_refs") }
+        #expect(refs == 1)
+        let id = try db.reader.read { try Int64.fetchOne($0, sql: "SELECT id FROM messages") }!
+        #expect(try db.rawLines(messageID: id).count == 4)
     }
 }

@@ -1,0 +1,63 @@
+import CompressNIO
+import Foundation
+import GRDB
+import NIOCore
+import Tracking
+
+extension RawBlock {
+    /// The lines of a batch in one uncompressed block (tests and small writes).
+    static func plain(_ out: TrackerOutput) -> RawBlock {
+        var data: [UInt8] = []
+        var refs: [(messageID: Int64, offset: Int32, length: Int32)] = []
+        for (id, bytes) in out.rawLines {
+            refs.append((id, Int32(data.count), Int32(bytes.count)))
+            data.append(contentsOf: bytes)
+        }
+        return RawBlock(codec: 0, size: data.count, lastSeen: out.messages.map(\.lastSeen).max() ?? 0, data: data, refs: refs)
+    }
+
+    /// The lines of a batch in one block compressed with raw deflate at the fastest level.
+    public static func compressed(_ out: TrackerOutput) throws -> RawBlock {
+        var block = plain(out)
+        guard !block.data.isEmpty else { return block }
+        var input = ByteBuffer(bytes: block.data)
+        let output = try input.compress(with: .deflate(configuration: .init(compressionLevel: 1)))
+        block.data = Array(output.readableBytesView)
+        block.codec = 1
+        return block
+    }
+
+    static func decode(codec: Int, size: Int, data: [UInt8]) throws -> [UInt8] {
+        guard codec == 1 else { return data }
+        var input = ByteBuffer(bytes: data)
+        var output = ByteBufferAllocator().buffer(capacity: size)
+        try input.decompress(to: &output, with: .deflate())
+        return Array(output.readableBytesView)
+    }
+}
+
+extension AppDatabase {
+    /// The raw log lines of a message, in the order they were read.
+    public func rawLines(messageID: Int64) throws -> [String] {
+        try reader.read { db in
+            let refs = try Row.fetchAll(db, sql: """
+                SELECT r.block_id, r.offset, r.length FROM raw_refs r WHERE r.message_id = ? ORDER BY r.block_id, r.offset
+                """, arguments: [messageID])
+            var lines: [String] = []
+            var cache: (id: Int64, bytes: [UInt8])? = nil
+            for ref in refs {
+                let blockID: Int64 = ref[0]
+                if cache?.id != blockID {
+                    guard let b = try Row.fetchOne(db, sql: "SELECT codec, size, data FROM raw_blocks WHERE id = ?", arguments: [blockID]) else { continue }
+                    let data: [UInt8] = Array((b["data"] as Data?) ?? Data())
+                    cache = (blockID, try RawBlock.decode(codec: b["codec"], size: b["size"], data: data))
+                }
+                let bytes = cache!.bytes
+                let off: Int = ref[1], len: Int = ref[2]
+                guard off >= 0, len >= 0, off + len <= bytes.count else { continue }
+                lines += bytes[off..<(off + len)].split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+            }
+            return lines
+        }
+    }
+}
