@@ -48,7 +48,7 @@ public final class Importer {
     var years: YearTracker
     let writer: BatchWriter
     /// Lines per transaction.
-    public var batchLines = 50_000
+    public var batchLines = 20_000
     /// Longest wall time between two transactions, in seconds.
     public var batchSeconds = 0.25
 

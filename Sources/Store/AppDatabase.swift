@@ -19,8 +19,8 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            // 32 MB of page cache, and fewer, larger WAL checkpoints during imports.
-            try db.execute(sql: "PRAGMA cache_size = -24576")
+            // 16 MB of page cache, and fewer, larger WAL checkpoints during imports.
+            try db.execute(sql: "PRAGMA cache_size = -16384")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
