@@ -12,6 +12,8 @@ public struct ImportSummary: Sendable {
     public var lines: Int64 = 0
     /// Lines already imported by an earlier run, skipped.
     public var skipped: Int64 = 0
+    /// Lines two watched files both hold (mail.log and mail.warn), counted once.
+    public var duplicates: Int64 = 0
     public var unsupported: Int64 = 0
     public var postfixLines: Int64 = 0
     public var postfixUnsupported: Int64 = 0
@@ -22,8 +24,9 @@ public struct ImportSummary: Sendable {
     public var seconds: Double = 0
 
     public var description: String {
-        var s = "imported \(lines - skipped) lines"
+        var s = "imported \(lines - skipped - duplicates) lines"
         if skipped > 0 { s += " (\(skipped) already imported, skipped)" }
+        if duplicates > 0 { s += " (\(duplicates) lines found in two files counted once)" }
         s += " in \(format1(seconds)) s: \(postfixUnsupported) of \(postfixLines) postfix lines not understood"
         s += ", \(unsupported) lines of unknown shape kept"
         if truncatedLines > 0 { s += ", \(truncatedLines) lines cut at 64 KiB" }
@@ -41,7 +44,7 @@ func format1(_ v: Double) -> String {
 /// Reads sources line by line, tracks messages and writes them in batches, each with its checkpoint.
 public final class Importer {
     public let db: AppDatabase
-    public private(set) var tracker: Tracker
+    public internal(set) var tracker: Tracker
     let parser = Parser()
     let format: LogFormat
     let domains: DomainMapping

@@ -16,6 +16,8 @@ public struct Checkpoint: Sendable, Equatable {
     public var sameTimeLines: Int64
     /// File identity (inode and a fingerprint of the first line) for files.
     public var identity: String?
+    /// Read to its end, and it will not grow (a rotated file).
+    public var complete: Bool = false
 
     public init(source: String, lines: Int64, offset: Int64, lastTime: Int64, lastHash: Int64, sameTimeLines: Int64,
                 identity: String? = nil) {
@@ -184,13 +186,13 @@ extension AppDatabase {
         }
         for c in checkpoints {
             try db.cachedStatement(sql: """
-                INSERT INTO checkpoints (source, lines, offset, last_time, last_hash, same_time_lines, identity, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO checkpoints (source, lines, offset, last_time, last_hash, same_time_lines, identity, complete, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(source) DO UPDATE SET lines = excluded.lines, offset = excluded.offset,
                     last_time = excluded.last_time, last_hash = excluded.last_hash,
                     same_time_lines = excluded.same_time_lines, identity = excluded.identity,
-                    updated_at = excluded.updated_at
-                """).execute(arguments: [c.source, c.lines, c.offset, c.lastTime, c.lastHash, c.sameTimeLines, c.identity,
+                    complete = excluded.complete, updated_at = excluded.updated_at
+                """).execute(arguments: [c.source, c.lines, c.offset, c.lastTime, c.lastHash, c.sameTimeLines, c.identity, c.complete,
                                          Int64(Date().timeIntervalSince1970)])
         }
         try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
@@ -203,8 +205,10 @@ extension AppDatabase {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM checkpoints WHERE source = ?", arguments: [source]) else {
                 return nil
             }
-            return Checkpoint(source: row["source"], lines: row["lines"], offset: row["offset"], lastTime: row["last_time"],
-                              lastHash: row["last_hash"], sameTimeLines: row["same_time_lines"], identity: row["identity"])
+            var c = Checkpoint(source: row["source"], lines: row["lines"], offset: row["offset"], lastTime: row["last_time"],
+                               lastHash: row["last_hash"], sameTimeLines: row["same_time_lines"], identity: row["identity"])
+            c.complete = row["complete"]
+            return c
         }
     }
 

@@ -129,6 +129,8 @@ public struct AppDatabase: Sendable {
                 /// Lines with the time of the last line, up to it (identical lines in one second).
                 t.column("same_time_lines", .integer).notNull()
                 t.column("identity", .text)
+                /// The source was read to its end and will not grow (a rotated file).
+                t.column("complete", .boolean).notNull().defaults(to: false)
                 t.column("updated_at", .integer).notNull()
             }
             try db.create(table: "meta") { t in

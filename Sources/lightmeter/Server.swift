@@ -17,12 +17,42 @@ struct Server {
             let summary = try importer.importStream(path: "-", source: "stdin")
             print("lightmeter: \(summary.description)")
         }
+        if !config.watchDirs.isEmpty {
+            try reportLiveFiles()
+            let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
+            print("lightmeter: \(summary.description)")
+            if !config.importOnly {
+                // Follow: look again every second; rotated files are recognised by their first line.
+                while true {
+                    sleep(1)
+                    let s = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
+                    if s.lines > 0 && config.verbose { print("lightmeter: \(s.description)") }
+                }
+            }
+        }
         let deleted = try db.applyRetention(days: config.dataRetentionDays)
         if deleted > 0 {
             print("lightmeter: retention of \(config.dataRetentionDays) days: deleted \(deleted) old messages and rejections")
         }
         if !config.importOnly {
             printError("lightmeter: standard input ended; nothing more to follow")
+        }
+    }
+}
+
+extension Server {
+    /// Says clearly when a watched directory has no live log file, and what it has instead.
+    func reportLiveFiles() throws {
+        for dir in config.watchDirs {
+            let (families, unreadable) = try DirectoryScanner.scan(directory: dir, patterns: config.logFilePatterns)
+            for u in unreadable { printError("lightmeter: cannot read \(u)") }
+            if families.isEmpty {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.sorted().prefix(20).joined(separator: ", ") ?? ""
+                printError("lightmeter: no log file matching \(config.logFilePatterns.joined(separator: ", ")) in \(dir); it holds: \(names.isEmpty ? "nothing" : names)")
+            } else if !families.contains(where: { $0.files.contains(where: \.isLive) }) {
+                let found = families.flatMap { $0.files.map(\.name) }.joined(separator: ", ")
+                printError("lightmeter: no live log file (\(config.logFilePatterns.joined(separator: ", "))) in \(dir); found only \(found)")
+            }
         }
     }
 }

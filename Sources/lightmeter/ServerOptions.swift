@@ -10,6 +10,14 @@ struct ServerOptions: ParsableArguments {
     @Flag(name: .customLong("stdin", withSingleDash: true), help: "Read log lines from standard input (env: LIGHTMETER_STDIN).")
     var stdin = false
 
+    @Option(name: .customLong("watch_dir", withSingleDash: true),
+            help: "Directory of the mail logs to import and follow, rotated files included; repeatable (env: LIGHTMETER_WATCH_DIR, several separated by ':').")
+    var watchDirs: [String] = []
+
+    @Option(name: .customLong("log_file_patterns", withSingleDash: true),
+            help: "Log file names to look for in -watch_dir, separated by ':' (env: LIGHTMETER_LOG_FILE_PATTERNS; default mail.log:mail.warn:mail.err:maillog:zimbra.log).")
+    var logFilePatterns: String?
+
     @Flag(name: .customLong("importonly", withSingleDash: true),
           help: "Import what the sources hold now, then exit without serving (env: LIGHTMETER_IMPORTONLY).")
     var importOnly = false
@@ -33,6 +41,14 @@ struct ServerOptions: ParsableArguments {
         var c = Configuration()
         c.workspace = workspace ?? env.string("LIGHTMETER_WORKSPACE") ?? c.workspace
         c.stdin = stdin || env.bool("LIGHTMETER_STDIN") == true
+        c.watchDirs = watchDirs.isEmpty ? (env.string("LIGHTMETER_WATCH_DIR")?.split(separator: ":").map(String.init) ?? []) : watchDirs
+        if let p = logFilePatterns ?? env.string("LIGHTMETER_LOG_FILE_PATTERNS") {
+            c.logFilePatterns = p.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+            guard !c.logFilePatterns.isEmpty else { throw ValidationError("-log_file_patterns names no pattern") }
+        }
+        if c.stdin && !c.watchDirs.isEmpty {
+            throw ValidationError("-stdin and -watch_dir cannot be used together")
+        }
         c.importOnly = importOnly || env.bool("LIGHTMETER_IMPORTONLY") == true
         c.verbose = verbose || env.bool("LIGHTMETER_VERBOSE") == true
         let formatName = logFormat ?? env.string("LIGHTMETER_LOG_FORMAT") ?? "default"
@@ -58,6 +74,8 @@ struct ServerOptions: ParsableArguments {
 struct Configuration: Sendable {
     var workspace = "/var/lib/lightmeter_workspace"
     var stdin = false
+    var watchDirs: [String] = []
+    var logFilePatterns = ["mail.log", "mail.warn", "mail.err", "maillog", "zimbra.log"]
     var importOnly = false
     var verbose = false
     var logFormat = LogFormat.default

@@ -40,11 +40,11 @@ func exportLines(_ db: AppDatabase) throws -> [String] {
     return rows
 }
 
-func importText(_ text: String, into workspace: String) throws -> ImportSummary {
+func importText(_ text: String, into workspace: String, year: Int = 2020) throws -> ImportSummary {
     let path = workspace + "/input-\(UUID().uuidString).log"
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     let db = try AppDatabase.open(workspace: workspace)
-    let importer = try Importer(db: db, format: .default, startingYear: 2020, domains: DomainMapping())
+    let importer = try Importer(db: db, format: .default, startingYear: year, domains: DomainMapping())
     return try importer.importStream(path: path, source: "stdin")
 }
 

@@ -1,0 +1,183 @@
+import PostfixLog
+import Store
+import Tracking
+
+/// One pattern's files read in order as one stream of lines, each line parsed once.
+final class FamilyStream {
+    let family: LogFamily
+    let index: Int
+    let parser: Parser
+    private var fileIndex = -1
+    private(set) var cursor: LogFileCursor?
+    private(set) var checkpoint: Checkpoint?
+    var years: YearTracker
+    /// The line waiting to be merged, its record and its time.
+    private(set) var line: [UInt8] = []
+    private(set) var record: Record?
+    private(set) var truncated = false
+    private(set) var time: Int64 = 0
+    private var lastTime: Int64 = 0
+    /// Checkpoints changed since the last flush.
+    var dirty: [String: Checkpoint] = [:]
+    var damage: [String] = []
+
+    init(family: LogFamily, index: Int, parser: Parser) {
+        self.family = family
+        self.index = index
+        self.parser = parser
+        let first = family.files.first
+        var year = 1970
+        if let f = first {
+            year = Int(LogTime(fromUnix: f.firstTime != 0 ? f.firstTime : f.modified).year)
+        }
+        years = YearTracker(startingYear: year)
+    }
+
+    static func source(_ family: LogFamily, _ file: LogFileInfo) -> String {
+        "file:\(family.directory)/\(family.pattern):\(String(UInt64(bitPattern: file.fingerprint), radix: 16))"
+    }
+
+    /// Moves to the next line, across files. False when every file is read to its end (for now).
+    func advance(db: AppDatabase) throws -> Bool {
+        while true {
+            if let c = cursor, let (l, cut) = try c.nextLine(final: fileIndex < family.files.count - 1) {
+                line.removeAll(keepingCapacity: true)
+                line.append(contentsOf: l)
+                truncated = cut
+                let r = line.withUnsafeBufferPointer { parser.parse($0) }
+                record = r
+                var t = r.header.time.isKnown ? years.unixSeconds(for: r.header.time) : lastTime
+                if t == 0 { t = lastTime }
+                time = t
+                lastTime = t
+                return true
+            }
+            // The current file is done (or there is none yet).
+            if let c = cursor, var cp = checkpoint {
+                let file = family.files[fileIndex]
+                cp.offset = c.offset
+                if !file.isLive { cp.complete = true }
+                checkpoint = cp
+                dirty[cp.source] = cp
+                if let d = c.damage { damage.append(d.description) }
+                if file.isLive { return false }
+            }
+            fileIndex += 1
+            guard fileIndex < family.files.count else {
+                cursor = nil
+                return false
+            }
+            let file = family.files[fileIndex]
+            let source = Self.source(family, file)
+            var cp = try db.checkpoint(source)
+                ?? Checkpoint(source: source, lines: 0, offset: 0, lastTime: 0, lastHash: 0, sameTimeLines: 0)
+            cp.identity = "inode=\(file.inode);path=\(file.path)"
+            if cp.complete {
+                cursor = nil
+                checkpoint = nil
+                continue
+            }
+            do {
+                cursor = try LogFileCursor(path: file.path, skip: cp.offset)
+            } catch {
+                damage.append("\(error)")
+                cursor = nil
+                checkpoint = nil
+                continue
+            }
+            checkpoint = cp
+        }
+    }
+
+    /// Records that the current line was consumed.
+    func consumed() {
+        guard var cp = checkpoint, let c = cursor else { return }
+        cp.lines += 1
+        cp.offset = c.offset
+        if time == cp.lastTime { cp.sameTimeLines += 1 } else { cp.sameTimeLines = 1 }
+        cp.lastTime = time
+        checkpoint = cp
+        dirty[cp.source] = cp
+    }
+}
+
+extension Importer {
+    /// Imports the log files of watched directories: every file of the patterns, rotated ones
+    /// included (numbered, dated, gzip, bzip2), oldest first, the patterns merged in time order.
+    /// Lines that two patterns both hold (Debian's rsyslog writes warnings to mail.log and mail.warn)
+    /// count once. What earlier runs imported is skipped, file by file, whatever the file's name now.
+    public func importDirectories(_ directories: [String], patterns: [String]) throws -> ImportSummary {
+        let start = monotonicSeconds()
+        var summary = ImportSummary()
+        var streams: [FamilyStream] = []
+        for dir in directories {
+            let scan = try DirectoryScanner.scan(directory: dir, patterns: patterns)
+            summary.damage += scan.unreadable
+            for f in scan.families { streams.append(FamilyStream(family: f, index: streams.count, parser: parser)) }
+        }
+        var tracker = self.tracker
+        defer { self.tracker = tracker }
+        var active: [FamilyStream] = []
+        for s in streams where try s.advance(db: db) { active.append(s) }
+        // Lines of the last two seconds, by hash, with the stream that gave them.
+        var recent: [Int64: Int] = [:]
+        var recentSecond: Int64 = .min
+        var pending = 0
+        var lastFlush = start
+        func flushAll() throws {
+            var cps: [Checkpoint] = []
+            for s in streams {
+                cps.append(contentsOf: s.dirty.values)
+                s.dirty.removeAll()
+            }
+            var out = tracker.drain()
+            let raw = try RawBlock.compressed(out)
+            out.rawLines = []
+            summary.rejections += Int64(out.rejections.count)
+            try writer.submit(out, raw: raw, checkpoints: cps, nextID: tracker.nextID)
+        }
+        while !active.isEmpty {
+            var pick = 0
+            for i in 1..<active.count where active[i].time < active[pick].time { pick = i }
+            let s = active[pick]
+            summary.lines += 1
+            if s.truncated { summary.truncatedLines += 1 }
+            var duplicate = false
+            if streams.count > 1 {
+                if s.time > recentSecond + 1 {
+                    recent.removeAll(keepingCapacity: true)
+                }
+                recentSecond = max(recentSecond, s.time)
+                let h = s.line.withUnsafeBufferPointer { fnv1a($0) } &+ s.time
+                if let other = recent[h], other != s.index {
+                    duplicate = true
+                } else {
+                    recent[h] = s.index
+                }
+            }
+            if duplicate {
+                summary.duplicates += 1
+            } else if let record = s.record {
+                if record.isUnsupported { summary.unsupported += 1 }
+                if record.isPostfix {
+                    summary.postfixLines += 1
+                    if record.isUnsupported { summary.postfixUnsupported += 1 }
+                }
+                s.line.withUnsafeBufferPointer { tracker.process(record, line: $0, time: s.time) }
+            }
+            s.consumed()
+            pending += 1
+            if !(try s.advance(db: db)) { active.remove(at: pick) }
+            if pending >= batchLines || pending & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
+                try flushAll()
+                pending = 0
+                lastFlush = monotonicSeconds()
+            }
+        }
+        try flushAll()
+        try writer.finish()
+        for s in streams { summary.damage += s.damage }
+        summary.seconds = monotonicSeconds() - start
+        return summary
+    }
+}

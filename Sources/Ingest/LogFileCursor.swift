@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a log file (plain, gzip or bzip2) one line at a time, on demand: the line returned is valid
+/// until the next call. `offset` counts the uncompressed bytes consumed, so that a checkpoint can
+/// resume there, whatever the file's compression.
+public final class LogFileCursor {
+    public let path: String
+    public private(set) var compression: Compression = .none
+    /// Uncompressed bytes consumed (lines returned, with their newlines).
+    public private(set) var offset: Int64 = 0
+    /// Bytes read from the file itself.
+    public private(set) var fileOffset: Int64 = 0
+    public private(set) var damage: LogFileError?
+    public private(set) var truncatedLines = 0
+    public let maxLineLength: Int
+
+    private var fd: Int32
+    private var decoder: (any ChunkDecoder)?
+    private var pending: [UInt8] = []
+    private var pos = 0
+    private var eof = false
+    private var started = false
+    private let chunk: UnsafeMutableRawBufferPointer
+    private var lineBuffer: [UInt8] = []
+
+    /// Opens `path`; with `skip`, the first `skip` uncompressed bytes are passed over.
+    public init(path: String, skip: Int64 = 0, maxLineLength: Int = 64 * 1024) throws {
+        self.path = path
+        self.maxLineLength = maxLineLength
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LogFileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        if skip > 0 { try skipBytes(skip) }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        chunk.deallocate()
+    }
+
+    /// The file's inode and size now.
+    public var fileStatus: (inode: UInt64, size: Int64)? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return (UInt64(st.st_ino), Int64(st.st_size))
+    }
+
+    /// The next complete line (without its newline), or nil at the end of what is there now. A last
+    /// line without a newline is returned only with `final`.
+    public func nextLine(final: Bool = true) throws -> (line: UnsafeBufferPointer<UInt8>, truncated: Bool)? {
+        while true {
+            if let r = takeLine() { return r }
+            if try eof || !fill() {
+                eof = true
+                guard final, pos < pending.count else { return nil }
+                // A last line with no newline.
+                let len = min(pending.count - pos, maxLineLength)
+                lineBuffer = Array(pending[pos..<(pos + len)])
+                offset += Int64(pending.count - pos)
+                pos = pending.count
+                return lineBuffer.withUnsafeBufferPointer { ($0, false) }
+            }
+        }
+    }
+
+    /// Reading again after the end: the file may have grown (a live log).
+    public func resume() { eof = false }
+
+    private func takeLine() -> (UnsafeBufferPointer<UInt8>, Bool)? {
+        while true {
+            let n = pending.count
+            guard pos < n else { return nil }
+            let start = pos
+            let found: Int? = pending.withUnsafeBufferPointer { b in
+                guard let p = memchr(b.baseAddress! + start, 0x0A, n - start) else { return nil }
+                return b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            }
+            if skippingRest {
+                // The rest of a line that was cut: drop it up to its newline.
+                let end = found.map { $0 + 1 } ?? n
+                offset += Int64(end - start)
+                pos = end
+                if found != nil { skippingRest = false; continue }
+                return nil
+            }
+            guard let nl = found else {
+                if n - start > maxLineLength {
+                    // A line longer than allowed: deliver its beginning now, drop the rest.
+                    truncatedLines += 1
+                    lineBuffer = Array(pending[start..<(start + maxLineLength)])
+                    offset += Int64(n - start)
+                    pos = n
+                    skippingRest = true
+                    return lineBuffer.withUnsafeBufferPointer { ($0, true) }
+                }
+                return nil
+            }
+            pos = nl + 1
+            offset += Int64(pos - start)
+            let len = nl - start
+            lineBuffer.removeAll(keepingCapacity: true)
+            lineBuffer.append(contentsOf: pending[start..<(start + min(len, maxLineLength))])
+            if len > maxLineLength { truncatedLines += 1 }
+            return lineBuffer.withUnsafeBufferPointer { ($0, len > maxLineLength) }
+        }
+    }
+
+    private var skippingRest = false
+
+    /// Reads and decodes the next chunk into `pending`. False at the end of the file.
+    private func fill() throws -> Bool {
+        if eofAfterDamage { return false }
+        if pos > 0 {
+            pending.removeFirst(pos)
+            pos = 0
+        }
+        while true {
+            let n = read(fd, chunk.baseAddress, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LogFileError(path: path, message: "read failed: \(String(cString: strerror(errno)))", offset: fileOffset)
+            }
+            if n == 0 {
+                if damage == nil, let d = decoder, !d.isComplete {
+                    damage = LogFileError(path: path, message: "the \(compression.rawValue) archive is truncated", offset: fileOffset)
+                }
+                return false
+            }
+            let data = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
+            if !started {
+                started = true
+                compression = Compression.sniff(Array(data.prefix(3)))
+                switch compression {
+                case .gzip: decoder = try GzipDecoder()
+                case .bzip2: decoder = try Bzip2Decoder()
+                case .none: decoder = nil
+                }
+            }
+            let at = fileOffset
+            fileOffset += Int64(n)
+            if var d = decoder {
+                let before = pending.count
+                do {
+                    try d.decode(data) { out in pending.append(contentsOf: out) }
+                } catch let e as DecodeError {
+                    damage = LogFileError(path: path, message: e.message, offset: at)
+                    decoder = d
+                    eofAfterDamage = true
+                    return pending.count > before
+                }
+                decoder = d
+                if eofAfterDamage { return pending.count > before }
+                if pending.count > before { return true }
+            } else {
+                pending.append(contentsOf: data)
+                return true
+            }
+        }
+    }
+
+    private var eofAfterDamage = false
+
+    private func skipBytes(_ count: Int64) throws {
+        var left = count
+        while left > 0 {
+            if pos >= pending.count {
+                guard try fill() else { return }
+            }
+            let take = min(Int64(pending.count - pos), left)
+            pos += Int(take)
+            offset += take
+            left -= take
+        }
+    }
+}
