@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Ingest
 import PostfixLog
@@ -23,11 +24,20 @@ struct Server {
             print("lightmeter: \(summary.description)")
             if !config.importOnly {
                 // Follow: look again every second; rotated files are recognised by their first line.
-                while true {
-                    sleep(1)
+                // SIGTERM or SIGINT end the loop after the batch in hand is written.
+                let stop = StopFlag.onTerminationSignals()
+                var lastRetention = Date()
+                while !stop.isSet {
+                    usleep(500_000)
+                    if stop.isSet { break }
                     let s = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
                     if s.lines > 0 && config.verbose { print("lightmeter: \(s.description)") }
+                    if Date().timeIntervalSince(lastRetention) > 3600 {
+                        try db.applyRetention(days: config.dataRetentionDays)
+                        lastRetention = Date()
+                    }
                 }
+                print("lightmeter: stopped")
             }
         }
         let deleted = try db.applyRetention(days: config.dataRetentionDays)
@@ -54,6 +64,27 @@ extension Server {
                 printError("lightmeter: no live log file (\(config.logFilePatterns.joined(separator: ", "))) in \(dir); found only \(found)")
             }
         }
+    }
+}
+
+/// Set by SIGTERM or SIGINT.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+    private var sources: [any DispatchSourceSignal] = []
+
+    var isSet: Bool { lock.withLock { set } }
+
+    static func onTerminationSignals() -> StopFlag {
+        let flag = StopFlag()
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { flag.lock.withLock { flag.set = true } }
+            source.resume()
+            flag.sources.append(source)
+        }
+        return flag
     }
 }
 

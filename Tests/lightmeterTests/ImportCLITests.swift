@@ -91,3 +91,65 @@ struct ImportCLITests {
         #expect(try exportSorted(dir + "/ws") == expected)
     }
 }
+
+@Suite struct WatchDirCLITests {
+    static func lines(_ range: Range<Int>) -> String {
+        range.map { i in
+            let q = String(format: "%010X", 0xB0000 + i)
+            let s = i * 10
+            let t = String(format: "Jan  1 %02d:%02d:%02d", s / 3600 % 24, s / 60 % 60, s % 60)
+            return "\(t) mx postfix/pickup[10]: \(q): uid=0 from=<u\(i)>\n\(t) mx postfix/qmgr[12]: \(q): from=<u\(i)@mx.example>, size=1, nrcpt=1 (queue active)\n\(t) mx postfix/local[13]: \(q): to=<r\(i)@mx.example>, relay=local, delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)\n\(t) mx postfix/qmgr[12]: \(q): removed\n"
+        }.joined()
+    }
+
+    @Test func importOnlyFromTheEnvironmentAndAClearWordWhenNoLiveFile() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
+        try Self.lines(0..<10).write(toFile: dir + "/logs/mail.log.1", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["-workspace", dir + "/ws", "-importonly", "-log_starting_year", "2021"],
+                            env: ["LIGHTMETER_WATCH_DIR": dir + "/logs"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.err.contains("no live log file") && r.err.contains("mail.log.1"))
+        #expect(try exportSorted(dir + "/ws").count == 10)
+        let none = try CLI.run(["-workspace", dir + "/ws2", "-importonly", "-watch_dir", dir, "-log_file_patterns", "maillog"])
+        #expect(none.err.contains("no log file matching maillog"))
+    }
+
+    @Test func followsTheLiveFileThroughARotationAndStopsOnSIGTERM() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logs = dir + "/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        try Self.lines(0..<20).write(toFile: logs + "/mail.log", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["-workspace", dir + "/ws", "-watch_dir", logs, "-log_starting_year", "2021"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        func waitFor(_ n: Int) throws -> Bool {
+            for _ in 0..<60 {
+                if FileManager.default.fileExists(atPath: dir + "/ws/lightmeter.db"), try exportSorted(dir + "/ws").count >= n { return true }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+            return false
+        }
+        #expect(try waitFor(20))
+        // New lines, then a rename-and-create rotation with more lines in the new file.
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: logs + "/mail.log"))
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(Self.lines(20..<30).utf8))
+        try h.close()
+        #expect(try waitFor(30))
+        try FileManager.default.moveItem(atPath: logs + "/mail.log", toPath: logs + "/mail.log.1")
+        try Self.lines(30..<45).write(toFile: logs + "/mail.log", atomically: true, encoding: .utf8)
+        #expect(try waitFor(45))
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit && p.terminationStatus == 0)
+        let rows = try exportSorted(dir + "/ws")
+        #expect(rows.count == 45)
+        #expect(Set(rows).count == 45)
+    }
+}
