@@ -182,3 +182,54 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+extension Importer {
+    /// Imports the lines of a queue (network sources) until it is closed or `stop()` says so.
+    public func importQueue(_ queue: LineQueue, source: String, stop: () -> Bool) throws -> ImportSummary {
+        let start = monotonicSeconds()
+        var summary = ImportSummary()
+        var tracker = self.tracker
+        defer { self.tracker = tracker }
+        var years = self.years
+        defer { self.years = years }
+        var checkpoint = try db.checkpoint(source) ?? Checkpoint(source: source, lines: 0, offset: 0, lastTime: 0, lastHash: 0, sameTimeLines: 0)
+        var pending = 0
+        var lastFlush = monotonicSeconds()
+        var lastTime: Int64 = 0
+        while true {
+            let lines = queue.take(max: 4096, timeout: 0.25)
+            for raw in lines {
+                var bytes = raw
+                if format == .logstash, let l = bytes.withUnsafeBufferPointer({ Logstash.line(from: $0) }) { bytes = l }
+                bytes.withUnsafeBufferPointer { l in
+                    let record = parser.parse(l)
+                    var time = record.header.time.isKnown ? years.unixSeconds(for: record.header.time) : lastTime
+                    if time == 0 { time = lastTime }
+                    lastTime = time
+                    summary.lines += 1
+                    if record.isUnsupported { summary.unsupported += 1 }
+                    if record.isPostfix {
+                        summary.postfixLines += 1
+                        if record.isUnsupported { summary.postfixUnsupported += 1 }
+                    }
+                    tracker.process(record, line: l, time: time)
+                    checkpoint.lines += 1
+                    checkpoint.offset += Int64(l.count + 1)
+                    if time == checkpoint.lastTime { checkpoint.sameTimeLines += 1 } else { checkpoint.sameTimeLines = 1 }
+                    checkpoint.lastTime = time
+                }
+                pending += 1
+            }
+            let done = queue.isClosed || stop()
+            if pending > 0 && (pending >= batchLines || monotonicSeconds() - lastFlush >= batchSeconds || done) {
+                summary.rejections += try flush(&tracker, checkpoint)
+                pending = 0
+                lastFlush = monotonicSeconds()
+            }
+            if done { break }
+        }
+        try writer.finish()
+        summary.seconds = monotonicSeconds() - start
+        return summary
+    }
+}

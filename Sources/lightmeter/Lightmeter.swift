@@ -55,8 +55,8 @@ struct Lightmeter: ParsableCommand {
             return
         }
         let config = try options.resolve(Environment.current)
-        if !config.stdin && config.watchDirs.isEmpty {
-            throw ValidationError("no log source: give -watch_dir DIR or -stdin (see -help)")
+        if !config.stdin && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
+            throw ValidationError("no log source: give -watch_dir DIR, -stdin, -socket or -syslog (see -help)")
         }
         try Server(config: config).run()
     }

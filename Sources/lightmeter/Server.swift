@@ -40,6 +40,20 @@ struct Server {
                 print("lightmeter: stopped")
             }
         }
+        if config.socket != nil || !config.syslog.isEmpty {
+            let queue = LineQueue()
+            let network = NetworkSource(queue: queue)
+            if let a = config.socket { try network.listen(a, syslog: false) }
+            for a in config.syslog { try network.listen(a, syslog: true) }
+            printError("lightmeter: listening on \(([config.socket].compactMap { $0 } + config.syslog).map { "\($0)" }.joined(separator: ", "))")
+            let stop = StopFlag.onTerminationSignals()
+            // On SIGTERM the sockets close first, then what they delivered is imported to the end.
+            let summary = try importer.importQueue(queue, source: "network", stop: {
+                if stop.isSet { network.close() }
+                return false
+            })
+            print("lightmeter: \(summary.description)")
+        }
         let deleted = try db.applyRetention(days: config.dataRetentionDays)
         if deleted > 0 {
             print("lightmeter: retention of \(config.dataRetentionDays) days: deleted \(deleted) old messages and rejections")

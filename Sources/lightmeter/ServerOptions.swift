@@ -1,4 +1,5 @@
 import ArgumentParser
+import Ingest
 import PostfixLog
 
 /// The server's options, named as in the Go original. Each falls back to `LIGHTMETER_<NAME>`.
@@ -13,6 +14,14 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("watch_dir", withSingleDash: true),
             help: "Directory of the mail logs to import and follow, rotated files included; repeatable (env: LIGHTMETER_WATCH_DIR, several separated by ':').")
     var watchDirs: [String] = []
+
+    @Option(name: .customLong("socket", withSingleDash: true),
+            help: "Receive log lines on a socket: unix=/path or tcp=HOST:PORT (also unix;... and tcp;...), one or many connections (env: LIGHTMETER_SOCKET).")
+    var socket: String?
+
+    @Option(name: .customLong("syslog", withSingleDash: true),
+            help: "Receive syslog (RFC 5424 or RFC 3164; octet-counted or newline framing) on tcp=HOST:PORT, udp=HOST:PORT or unix=/path; repeatable (env: LIGHTMETER_SYSLOG, several separated by ',').")
+    var syslog: [String] = []
 
     @Option(name: .customLong("log_file_patterns", withSingleDash: true),
             help: "Log file names to look for in -watch_dir, separated by ':' (env: LIGHTMETER_LOG_FILE_PATTERNS; default mail.log:mail.warn:mail.err:maillog:zimbra.log).")
@@ -46,8 +55,21 @@ struct ServerOptions: ParsableArguments {
             c.logFilePatterns = p.split(separator: ":").map(String.init).filter { !$0.isEmpty }
             guard !c.logFilePatterns.isEmpty else { throw ValidationError("-log_file_patterns names no pattern") }
         }
-        if c.stdin && !c.watchDirs.isEmpty {
-            throw ValidationError("-stdin and -watch_dir cannot be used together")
+        if let spec = socket ?? env.string("LIGHTMETER_SOCKET") {
+            guard let a = ListenAddress(spec), a.isStream else {
+                throw ValidationError("-socket must be unix=/path or tcp=HOST:PORT, not '\(spec)'")
+            }
+            c.socket = a
+        }
+        for spec in syslog.isEmpty ? (env.string("LIGHTMETER_SYSLOG")?.split(separator: ",").map(String.init) ?? []) : syslog {
+            guard let a = ListenAddress(spec) else {
+                throw ValidationError("-syslog must be tcp=HOST:PORT, udp=HOST:PORT or unix=/path, not '\(spec)'")
+            }
+            c.syslog.append(a)
+        }
+        let sources = (c.stdin ? 1 : 0) + (c.watchDirs.isEmpty ? 0 : 1) + (c.socket != nil || !c.syslog.isEmpty ? 1 : 0)
+        if sources > 1 {
+            throw ValidationError("use one kind of source: -stdin, -watch_dir, or -socket/-syslog")
         }
         c.importOnly = importOnly || env.bool("LIGHTMETER_IMPORTONLY") == true
         c.verbose = verbose || env.bool("LIGHTMETER_VERBOSE") == true
@@ -75,6 +97,8 @@ struct Configuration: Sendable {
     var workspace = "/var/lib/lightmeter_workspace"
     var stdin = false
     var watchDirs: [String] = []
+    var socket: ListenAddress? = nil
+    var syslog: [ListenAddress] = []
     var logFilePatterns = ["mail.log", "mail.warn", "mail.err", "maillog", "zimbra.log"]
     var importOnly = false
     var verbose = false
