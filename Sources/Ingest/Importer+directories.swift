@@ -19,6 +19,10 @@ final class FamilyStream {
     private var lastTime: Int64 = 0
     /// Checkpoints changed since the last flush.
     var dirty: [String: Checkpoint] = [:]
+    /// Files finished, and the bytes of the files (as stored: compressed for archives) read so far.
+    private(set) var filesDone = 0
+    private var finishedBytes: Int64 = 0
+    var bytesDone: Int64 { finishedBytes + (cursor?.fileOffset ?? 0) }
     var damage: [String] = []
 
     init(family: LogFamily, index: Int, parser: Parser) {
@@ -61,6 +65,10 @@ final class FamilyStream {
                 dirty[cp.source] = cp
                 if let d = c.damage { damage.append(d.description) }
                 if file.isLive { return false }
+            }
+            if fileIndex >= 0 {
+                filesDone += 1
+                finishedBytes += family.files[fileIndex].size
             }
             fileIndex += 1
             guard fileIndex < family.files.count else {
@@ -115,6 +123,9 @@ extension Importer {
             summary.damage += scan.unreadable
             for f in scan.families { streams.append(FamilyStream(family: f, index: streams.count, parser: parser)) }
         }
+        let total = streams.reduce(Int64(0)) { $0 + $1.family.files.reduce(0) { $0 + $1.size } }
+        let files = streams.reduce(0) { $0 + $1.family.files.count }
+        progress.update { $0.bytesTotal = total; $0.filesTotal = files; $0.bytesRead = 0; $0.filesDone = 0 }
         var tracker = self.tracker
         defer { self.tracker = tracker }
         var active: [FamilyStream] = []
@@ -167,6 +178,12 @@ extension Importer {
             }
             s.consumed()
             pending += 1
+            if pending & 4095 == 0 {
+                let read = streams.reduce(Int64(0)) { $0 + $1.bytesDone }
+                let lines = summary.lines
+                let done = streams.reduce(0) { $0 + $1.filesDone }
+                progress.update { $0.bytesRead = read; $0.lines = lines; $0.filesDone = done }
+            }
             if !(try s.advance(db: db)) { active.remove(at: pick) }
             if pending >= batchLines || pending & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
                 try flushAll()
@@ -176,6 +193,8 @@ extension Importer {
         }
         try flushAll()
         try writer.finish()
+        let lines = summary.lines
+        progress.update { $0.bytesRead = $0.bytesTotal; $0.lines = lines; $0.filesDone = $0.filesTotal }
         for s in streams { summary.damage += s.damage }
         summary.seconds = monotonicSeconds() - start
         return summary

@@ -54,6 +54,8 @@ public final class Importer {
     public var batchLines = 20_000
     /// Longest wall time between two transactions, in seconds.
     public var batchSeconds = 0.25
+    /// Updated as lines are read: for the progress display and the API.
+    public let progress = ImportProgress()
 
     public init(db: AppDatabase, format: LogFormat, startingYear: Int, domains: DomainMapping) throws {
         self.db = db
@@ -73,10 +75,16 @@ public final class Importer {
         var gate = ResumeGate(checkpoint: try db.checkpoint(source))
         var checkpoint = try db.checkpoint(source) ?? Checkpoint(source: source, lines: 0, offset: 0, lastTime: 0, lastHash: 0, sameTimeLines: 0)
         var pendingLines = 0
+        var progressBytes: Int64 = 0
         var lastFlush = start
         var lastTime: Int64 = 0
         var firstError: (any Error)? = nil
         let reader = LogFileReader(path: path)
+        var st = stat()
+        if (path == "-" ? fstat(0, &st) : stat(path, &st)) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+            let total = Int64(st.st_size) - (path == "-" ? Int64(lseek(0, 0, SEEK_CUR)) : 0)
+            progress.update { $0.bytesTotal += max(0, total); $0.filesTotal += 1 }
+        }
         // The tracker and the parser live in locals while the loop runs (no exclusivity checks on `self`).
         var tracker = self.tracker
         defer { self.tracker = tracker }
@@ -110,6 +118,12 @@ public final class Importer {
             checkpoint.lines += 1
             checkpoint.offset += Int64(line.count + 1)
             pendingLines += 1
+            progressBytes += Int64(line.count + 1)
+            if pendingLines & 4095 == 0 {
+                let b = progressBytes
+                progressBytes = 0
+                progress.update { $0.bytesRead += b; $0.lines += 4096 }
+            }
             if pendingLines >= batchLines || pendingLines & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
                 checkpoint.lastHash = fnv1a(line)
                 do {
@@ -124,6 +138,12 @@ public final class Importer {
         if let e = firstError { throw e }
         summary.rejections += try flush(&tracker, checkpoint)
         try writer.finish()
+        let consumed = summary.lines
+        progress.update {
+            $0.bytesRead = max($0.bytesRead, $0.bytesTotal)
+            $0.lines = max($0.lines, consumed)
+            $0.filesDone += 1
+        }
         if let d = read.damage { summary.damage.append(d.description) }
         summary.seconds = monotonicSeconds() - start
         return summary

@@ -14,13 +14,18 @@ struct Server {
         let domains = try loadDomainMapping(workspace: config.workspace)
         let year = config.logStartingYear ?? Calendar(identifier: .gregorian).component(.year, from: Date())
         let importer = try Importer(db: db, format: config.logFormat, startingYear: year, domains: domains)
+        let display = ProgressDisplay(progress: importer.progress)
         if config.stdin {
+            display.start()
+            defer { display.stop() }
             let summary = try importer.importStream(path: "-", source: "stdin")
             print("lightmeter: \(summary.description)")
         }
         if !config.watchDirs.isEmpty {
             try reportLiveFiles()
+            display.start()
             let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
+            display.stop()
             print("lightmeter: \(summary.description)")
             if !config.importOnly {
                 // Follow: look again every second; rotated files are recognised by their first line.

@@ -15,6 +15,10 @@ struct ServerOptions: ParsableArguments {
             help: "Directory of the mail logs to import and follow, rotated files included; repeatable (env: LIGHTMETER_WATCH_DIR, several separated by ':').")
     var watchDirs: [String] = []
 
+    @Flag(name: .customLong("logs_use_rsync", withSingleDash: true),
+          help: "The watched directory is filled by rsync (a temporary file, then a rename): only the new tail of a renamed file is read (env: LIGHTMETER_LOGS_USE_RSYNC). Files are recognised by their first line, so this works with or without the flag.")
+    var logsUseRsync = false
+
     @Option(name: .customLong("socket", withSingleDash: true),
             help: "Receive log lines on a socket: unix=/path or tcp=HOST:PORT (also unix;... and tcp;...), one or many connections (env: LIGHTMETER_SOCKET).")
     var socket: String?
@@ -54,6 +58,10 @@ struct ServerOptions: ParsableArguments {
         if let p = logFilePatterns ?? env.string("LIGHTMETER_LOG_FILE_PATTERNS") {
             c.logFilePatterns = p.split(separator: ":").map(String.init).filter { !$0.isEmpty }
             guard !c.logFilePatterns.isEmpty else { throw ValidationError("-log_file_patterns names no pattern") }
+        }
+        c.logsUseRsync = logsUseRsync || env.bool("LIGHTMETER_LOGS_USE_RSYNC") == true
+        if c.logsUseRsync && c.watchDirs.isEmpty {
+            throw ValidationError("-logs_use_rsync goes with -watch_dir")
         }
         if let spec = socket ?? env.string("LIGHTMETER_SOCKET") {
             guard let a = ListenAddress(spec), a.isStream else {
@@ -98,6 +106,7 @@ struct Configuration: Sendable {
     var stdin = false
     var watchDirs: [String] = []
     var socket: ListenAddress? = nil
+    var logsUseRsync = false
     var syslog: [ListenAddress] = []
     var logFilePatterns = ["mail.log", "mail.warn", "mail.err", "maillog", "zimbra.log"]
     var importOnly = false

@@ -141,3 +141,56 @@ func referenceExport(_ lines: [String]) throws -> [String] {
         #expect(rows.count > 200 - 120)
     }
 }
+
+@Suite struct SourceEdgeTests {
+    @Test func rsyncStyleReplacementReadsOnlyTheNewTail() throws {
+        let dir = tempDir(), ws = tempDir()
+        defer { for d in [dir, ws] { try? FileManager.default.removeItem(atPath: d) } }
+        let all = syntheticLog(0..<100)
+        try write(Array(all[0..<300]), dir + "/mail.log")
+        try setModified(dir + "/mail.log")
+        _ = try importDir(dir, into: ws)
+        // rsync writes the whole file again under a temporary name, then renames it over the old one.
+        try write(all, dir + "/.mail.log.Xy12Ab")
+        #expect(sh("mv \(dir)/.mail.log.Xy12Ab \(dir)/mail.log") == 0)
+        try setModified(dir + "/mail.log")
+        let s = try importDir(dir, into: ws)
+        #expect(s.lines == Int64(all.count - 300))
+        #expect(try exportLines(try AppDatabase.open(workspace: ws)) == (try referenceExport(all)))
+    }
+
+    @Test func badInputIsCountedAndKeptNeverACrash() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        var data = Data((syntheticLog(0..<5).joined(separator: "\n") + "\n").utf8)
+        data.append(Data((0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 7919) }))  // binary garbage
+        data.append(Data("\n".utf8))
+        data.append(Data(("Jan  1 10:00:00 mx postfix/smtpd[1]: " + String(repeating: "x", count: 100_000) + "\n").utf8))
+        data.append(Data([0x4A, 0x61, 0x6E, 0x20, 0xFF, 0xFE, 0x0A]))  // invalid UTF-8
+        data.append(Data((syntheticLog(5..<10).joined(separator: "\n") + "\n").utf8))
+        let path = ws + "/bad.log"
+        try data.write(to: URL(fileURLWithPath: path))
+        let db = try AppDatabase.open(workspace: ws)
+        let importer = try Importer(db: db, format: .default, startingYear: 2021, domains: DomainMapping())
+        let s = try importer.importStream(path: path, source: "bad")
+        #expect(s.truncatedLines == 1)
+        #expect(s.unsupported >= 3)
+        #expect(try exportLines(db).count == 10)
+    }
+
+    @Test func logstashJSONLines() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let json = syntheticLog(0..<10).map { line -> String in
+            let message = line.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "{\"@timestamp\":\"2021-01-01T00:00:00.000Z\",\"log\":{\"file\":{\"path\":\"/var/log/mail.log\"}},\"message\":\"\(message)\"}"
+        }
+        let path = ws + "/logstash.json"
+        try (json.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let db = try AppDatabase.open(workspace: ws)
+        let importer = try Importer(db: db, format: .logstash, startingYear: 2021, domains: DomainMapping())
+        let s = try importer.importStream(path: path, source: "logstash")
+        #expect(s.postfixUnsupported == 0 && s.unsupported == 0)
+        #expect(try exportLines(db) == (try referenceExport(syntheticLog(0..<10))))
+    }
+}
