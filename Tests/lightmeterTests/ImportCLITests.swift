@@ -90,6 +90,54 @@ struct ImportCLITests {
         #expect(kills > 0)
         #expect(try exportSorted(dir + "/ws") == expected)
     }
+
+    @Test func killedDirectoryImportsResumeToTheSameExport() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try Generator.generate(lines: 40_000, seed: 9, into: dir)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let logs = dir + "/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        // Rotated files: mail.log.3.gz, mail.log.2.bz2, mail.log.1, mail.log.
+        let q = lines.count / 4
+        let parts = [(logs + "/mail.log.3", "gzip"), (logs + "/mail.log.2", "bzip2"), (logs + "/mail.log.1", ""), (logs + "/mail.log", "")]
+        for (i, (path, tool)) in parts.enumerated() {
+            let end = i == 3 ? lines.count : (i + 1) * q
+            try (lines[(i * q)..<end].joined(separator: "\n") + (i == 3 ? "" : "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+            if !tool.isEmpty {
+                let z = Process()
+                z.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                z.arguments = [tool, path]
+                try z.run()
+                z.waitUntilExit()
+            }
+        }
+        let args = ["-watch_dir", logs, "-importonly"]
+        #expect(try CLI.run(["-workspace", dir + "/reference"] + args).status == 0)
+        let expected = try exportSorted(dir + "/reference")
+        #expect(expected.count > 3000)
+        signal(SIGPIPE, SIG_IGN)
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        for _ in 0..<12 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: CLI.binary)
+            p.arguments = ["-workspace", dir + "/ws"] + args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.6, using: &rng))
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+            if p.terminationReason == .exit && p.terminationStatus == 0 { break }
+        }
+        #expect(try CLI.run(["-workspace", dir + "/ws"] + args).status == 0)
+        #expect(kills > 0)
+        #expect(try exportSorted(dir + "/ws") == expected)
+    }
 }
 
 @Suite struct WatchDirCLITests {
@@ -145,11 +193,19 @@ struct ImportCLITests {
         try FileManager.default.moveItem(atPath: logs + "/mail.log", toPath: logs + "/mail.log.1")
         try Self.lines(30..<45).write(toFile: logs + "/mail.log", atomically: true, encoding: .utf8)
         #expect(try waitFor(45))
+        // copytruncate: the live file is copied to mail.log.1 and emptied, then written again.
+        try FileManager.default.removeItem(atPath: logs + "/mail.log.1")
+        try FileManager.default.copyItem(atPath: logs + "/mail.log", toPath: logs + "/mail.log.1")
+        let t = try FileHandle(forWritingTo: URL(fileURLWithPath: logs + "/mail.log"))
+        try t.truncate(atOffset: 0)
+        try t.write(contentsOf: Data(Self.lines(45..<60).utf8))
+        try t.close()
+        #expect(try waitFor(60))
         kill(p.processIdentifier, SIGTERM)
         p.waitUntilExit()
         #expect(p.terminationReason == .exit && p.terminationStatus == 0)
         let rows = try exportSorted(dir + "/ws")
-        #expect(rows.count == 45)
-        #expect(Set(rows).count == 45)
+        #expect(rows.count == 60)
+        #expect(Set(rows).count == 60)
     }
 }
