@@ -208,4 +208,49 @@ struct ImportCLITests {
         #expect(rows.count == 60)
         #expect(Set(rows).count == 60)
     }
+
+    @Test func losesNothingWhenAWriterKeepsWritingThroughRotations() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logs = dir + "/logs"
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let live = logs + "/mail.log"
+        FileManager.default.createFile(atPath: live, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["-workspace", dir + "/ws", "-watch_dir", logs]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // A writer like syslog: appends message after message; logrotate renames the file twice (the
+        // writer goes on writing to the renamed file for a moment, then reopens).
+        var handle = try FileHandle(forWritingTo: URL(fileURLWithPath: live))
+        for i in 0..<120 {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(Self.lines(i..<(i + 1)).utf8))
+            if i == 40 || i == 80 {
+                let n = i == 40 ? 1 : 2
+                try FileManager.default.moveItem(atPath: live, toPath: logs + "/mail.log.tmp\(n)")
+                try handle.write(contentsOf: Data(Self.lines((1000 + i)..<(1001 + i)).utf8))  // late line to the old file
+                try handle.close()
+                try FileManager.default.moveItem(atPath: logs + "/mail.log.tmp\(n)", toPath: logs + "/mail.log.\(n)")
+                FileManager.default.createFile(atPath: live, contents: nil)
+                handle = try FileHandle(forWritingTo: URL(fileURLWithPath: live))
+            }
+            if i % 10 == 0 { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        try handle.close()
+        var rows: [String] = []
+        for _ in 0..<60 {
+            Thread.sleep(forTimeInterval: 0.25)
+            if FileManager.default.fileExists(atPath: dir + "/ws/lightmeter.db") {
+                rows = try exportSorted(dir + "/ws")
+                if rows.count >= 122 { break }
+            }
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(rows.count == 122)
+        #expect(Set(rows).count == 122)
+    }
 }
