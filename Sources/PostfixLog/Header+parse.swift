@@ -118,7 +118,11 @@ extension Parser {
             i += 1
         }
         if firstSlash < 0 {
-            let d = daemonName(c, name, slashed: false)
+            // Postfix's daemons log as `postfix/NAME` (or `INSTANCE/NAME`); a bare `master` or
+            // `sendmail` is another program's (Dovecot's master, Sendmail). Only the `postfix` command
+            // itself logs under its bare name.
+            var d = daemonName(c, name, slashed: false)
+            if d.isPostfix && d != .postfix { d = .other }
             return Process(daemon: d, name: name)
         }
         let first = Span(from: s, to: firstSlash)

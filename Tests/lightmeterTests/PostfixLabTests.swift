@@ -51,5 +51,15 @@ struct PostfixLabTests {
                 #expect((r["attempts"] as? Int ?? 0) >= 1)
             }
         }
+
+        // SMTP AUTH failures, as Postfix and Dovecot logged them.
+        let auth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/lab/expected-auth.json"))) as! [String: Any]
+        let postfixStats = try CLI.run(["parse-stats", "--json", dir + "/lab/maillog"])
+        let p = try JSONSerialization.jsonObject(with: Data(postfixStats.out.utf8)) as! [String: Any]
+        #expect((p["by_kind"] as! [String: Int])["smtpd.sasl-failed"] == auth["smtpd_sasl_failed"] as? Int)
+        #expect(p["postfix_unsupported"] as? Int == 0)
+        let dovecotStats = try CLI.run(["parse-stats", "--json", dir + "/lab/dovecot.log"])
+        let d = try JSONSerialization.jsonObject(with: Data(dovecotStats.out.utf8)) as! [String: Any]
+        #expect((d["by_kind"] as! [String: Int])["dovecot.auth-failure"] == auth["dovecot_auth_failures"] as? Int)
     }
 }
