@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostfixLog
 import Store
 
 /// `lightmeter export`: one row per (message, recipient) outcome and one per rejection.
@@ -14,29 +15,18 @@ struct Export: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("workspace", withSingleDash: true),
-            help: "The workspace directory (env: LIGHTMETER_WORKSPACE; default /var/lib/lightmeter_workspace).")
-    var workspace: String?
-
-    @Option(name: .customLong("from", withSingleDash: true), help: "First day, YYYY-MM-DD (UTC).")
-    var from: String?
-
-    @Option(name: .customLong("to", withSingleDash: true), help: "Last day, YYYY-MM-DD (UTC), included.")
-    var to: String?
+    @OptionGroup var period: PeriodOptions
 
     @Option(name: .customLong("format", withSingleDash: true), help: "jsonl (default) or csv.")
     var format = "jsonl"
 
     func validate() throws {
         guard format == "jsonl" || format == "csv" else { throw ValidationError("-format must be jsonl or csv") }
-        if let f = from, parseDay(f) == nil { throw ValidationError("-from must be a date as YYYY-MM-DD") }
-        if let t = to, parseDay(t) == nil { throw ValidationError("-to must be a date as YYYY-MM-DD") }
     }
 
     func run() throws {
-        let db = try openExistingWorkspace(workspace)
-        let lo = from.flatMap(parseDay)
-        let hi = to.flatMap(parseDay).map { $0 + 86400 }
+        let db = try period.open()
+        let (lo, hi) = period.bounds
         var out = OutputBuffer()
         if format == "csv" {
             out.write("queue_id,queue_ids,message_id,sender,recipient,orig_recipient,status,returned,attempts,first_seen,last_seen,dsn,relay,direction,client_ip,size,reason\n")
@@ -52,22 +42,9 @@ struct Export: ParsableCommand {
 func rfc3339(_ t: Int64) -> String {
     let days = t >= 0 ? t / 86400 : (t - 86399) / 86400
     let rem = t - days * 86400
-    let (y, m, d) = civil(days)
+    let (y, m, d) = civilFromDays(days)
     func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
     return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
-}
-
-func civil(_ z0: Int64) -> (Int64, Int64, Int64) {
-    let z = z0 + 719468
-    let era = (z >= 0 ? z : z - 146096) / 146097
-    let doe = z - era * 146097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-    let y = yoe + era * 400
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    return (m <= 2 ? y + 1 : y, m, d)
 }
 
 func jsonLine(_ r: ExportRow) -> String {

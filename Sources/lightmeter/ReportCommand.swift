@@ -13,15 +13,7 @@ struct ReportCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("workspace", withSingleDash: true),
-            help: "The workspace directory (env: LIGHTMETER_WORKSPACE; default /var/lib/lightmeter_workspace).")
-    var workspace: String?
-
-    @Option(name: .customLong("from", withSingleDash: true), help: "First day, YYYY-MM-DD (UTC).")
-    var from: String?
-
-    @Option(name: .customLong("to", withSingleDash: true), help: "Last day, YYYY-MM-DD (UTC), included.")
-    var to: String?
+    @OptionGroup var period: PeriodOptions
 
     @Option(name: .customLong("top", withSingleDash: true), help: "Rows in each top list (default 10).")
     var top = 10
@@ -30,14 +22,13 @@ struct ReportCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let f = from, parseDay(f) == nil { throw ValidationError("-from must be a date as YYYY-MM-DD") }
-        if let t = to, parseDay(t) == nil { throw ValidationError("-to must be a date as YYYY-MM-DD") }
         if top < 1 { throw ValidationError("-top must be at least 1") }
     }
 
     func run() throws {
-        let db = try openExistingWorkspace(workspace)
-        let r = try db.report(from: from.flatMap(parseDay), to: to.flatMap(parseDay).map { $0 + 86400 }, top: top)
+        let db = try period.open()
+        let (lo, hi) = period.bounds
+        let r = try db.report(from: lo, to: hi, top: top)
         print(json ? jsonReport(r) : textReport(r), terminator: "")
     }
 
@@ -113,18 +104,4 @@ func openExistingWorkspace(_ given: String?) throws -> AppDatabase {
         throw ValidationFailure("no database in the workspace \(ws): import logs first")
     }
     return try AppDatabase.open(workspace: ws)
-}
-
-/// `YYYY-MM-DD` as the Unix time of its midnight (UTC).
-func parseDay(_ s: String) -> Int64? {
-    let parts = s.split(separator: "-")
-    guard parts.count == 3, let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
-          (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
-    let yy = m <= 2 ? y - 1 : y
-    let era = yy / 400
-    let yoe = yy - era * 400
-    let mp = (m + 9) % 12
-    let doy = (153 * mp + 2) / 5 + d - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return (era * 146097 + doe - 719468) * 86400
 }

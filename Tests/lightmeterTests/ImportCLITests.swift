@@ -21,6 +21,38 @@ enum Generator {
     }
 }
 
+/// Runs lightmeter with `args` and kills it (-9) at a random moment, again and again, until a run
+/// gets to its end (at most 12 runs). Returns how many runs were killed.
+func killRepeatedly(_ args: [String], stdin input: Data?) throws -> Int {
+    signal(SIGPIPE, SIG_IGN)
+    var rng = SystemRandomNumberGenerator()
+    var kills = 0
+    for _ in 0..<12 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = args
+        let inp = Pipe()
+        p.standardInput = inp
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let writer = Thread {
+            if let input { try? inp.fileHandleForWriting.write(contentsOf: input) }
+            try? inp.fileHandleForWriting.close()
+        }
+        writer.start()
+        Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.6, using: &rng))
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            kills += 1
+        }
+        p.waitUntilExit()
+        while !writer.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        if p.terminationReason == .exit && p.terminationStatus == 0 { break }
+    }
+    return kills
+}
+
 func exportSorted(_ ws: String) throws -> [String] {
     let r = try CLI.run(["export", "-workspace", ws])
     #expect(r.status == 0, "\(r.err)")
@@ -60,31 +92,7 @@ struct ImportCLITests {
         let expected = try exportSorted(dir + "/reference")
         #expect(expected.count > 3000)
 
-        signal(SIGPIPE, SIG_IGN)
-        // Kill -9 at random moments until one run gets to the end.
-        var rng = SystemRandomNumberGenerator()
-        var kills = 0
-        for _ in 0..<12 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: CLI.binary)
-            p.arguments = ["-workspace", dir + "/ws"] + args
-            let inp = Pipe()
-            p.standardInput = inp
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let writer = Thread { try? inp.fileHandleForWriting.write(contentsOf: input); try? inp.fileHandleForWriting.close() }
-            writer.start()
-            let delay = Double.random(in: 0.05...0.6, using: &rng)
-            Thread.sleep(forTimeInterval: delay)
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            p.waitUntilExit()
-            while writer.isExecuting { Thread.sleep(forTimeInterval: 0.01) }
-            if p.terminationReason == .exit && p.terminationStatus == 0 { break }
-        }
+        let kills = try killRepeatedly(["-workspace", dir + "/ws"] + args, stdin: input)
         // A last run reads everything again and must skip what is stored.
         #expect(try CLI.run(["-workspace", dir + "/ws"] + args, stdin: input).status == 0)
         #expect(kills > 0)
@@ -116,24 +124,7 @@ struct ImportCLITests {
         #expect(try CLI.run(["-workspace", dir + "/reference"] + args).status == 0)
         let expected = try exportSorted(dir + "/reference")
         #expect(expected.count > 3000)
-        signal(SIGPIPE, SIG_IGN)
-        var rng = SystemRandomNumberGenerator()
-        var kills = 0
-        for _ in 0..<12 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: CLI.binary)
-            p.arguments = ["-workspace", dir + "/ws"] + args
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.6, using: &rng))
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                kills += 1
-            }
-            p.waitUntilExit()
-            if p.terminationReason == .exit && p.terminationStatus == 0 { break }
-        }
+        let kills = try killRepeatedly(["-workspace", dir + "/ws"] + args, stdin: nil)
         #expect(try CLI.run(["-workspace", dir + "/ws"] + args).status == 0)
         #expect(kills > 0)
         #expect(try exportSorted(dir + "/ws") == expected)
