@@ -43,8 +43,9 @@ public struct ReadSummary: Sendable {
 /// Reads a log file (plain, gzip or bzip2, recognised by content) line by line with bounded memory.
 public struct LogFileReader {
     public let path: String
-    public var chunkSize = 1 << 20
     public var maxLineLength = 64 * 1024
+    /// Bytes read from the file at a time.
+    public var chunkSize = 1 << 18
 
     public init(path: String) {
         self.path = path
@@ -53,67 +54,16 @@ public struct LogFileReader {
     /// Calls `body` for every line. Throws only when the file cannot be opened or read at all;
     /// damage inside an archive is reported in the summary after the lines before it.
     public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>, _ truncated: Bool) throws -> Void) throws -> ReadSummary {
-        let fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw LogFileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
+        let cursor = try LogFileCursor(path: path, maxLineLength: maxLineLength, chunkSize: chunkSize)
         var summary = ReadSummary()
-        var splitter = LineSplitter(maxLineLength: maxLineLength)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-
-        var first = true
-        var decoder: (any ChunkDecoder)? = nil
-        while true {
-            let n = read(fd, buffer.baseAddress, chunkSize)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LogFileError(path: path, message: "read failed: \(String(cString: strerror(errno)))",
-                                   offset: summary.bytesRead)
-            }
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            if first {
-                first = false
-                summary.compression = Compression.sniff(Array(chunk.prefix(3)))
-                switch summary.compression {
-                case .gzip: decoder = try GzipDecoder()
-                case .bzip2: decoder = try Bzip2Decoder()
-                case .none: decoder = nil
-                }
-            }
-            let offset = summary.bytesRead
-            summary.bytesRead += Int64(n)
-            if var d = decoder {
-                do {
-                    try d.decode(chunk) { out in
-                        try splitter.feed(out) { line, cut in
-                            summary.lines += 1
-                            try body(line, cut)
-                        }
-                    }
-                } catch let e as DecodeError {
-                    summary.damage = LogFileError(path: path, message: e.message, offset: offset)
-                    break
-                }
-                decoder = d
-            } else {
-                try splitter.feed(chunk) { line, cut in
-                    summary.lines += 1
-                    try body(line, cut)
-                }
-            }
-        }
-        if summary.damage == nil, let d = decoder, !d.isComplete {
-            summary.damage = LogFileError(path: path, message: "the \(summary.compression.rawValue) archive is truncated",
-                                          offset: summary.bytesRead)
-        }
-        try splitter.finish { line, cut in
+        while let (line, cut) = try cursor.nextLine() {
             summary.lines += 1
             try body(line, cut)
         }
-        summary.truncatedLines = splitter.truncatedLines
+        summary.compression = cursor.compression
+        summary.bytesRead = cursor.fileOffset
+        summary.truncatedLines = cursor.truncatedLines
+        summary.damage = cursor.damage
         return summary
     }
 }

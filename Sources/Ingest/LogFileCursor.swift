@@ -27,15 +27,15 @@ public final class LogFileCursor {
     private let chunk: UnsafeMutableRawBufferPointer
     private var lineBuffer: [UInt8] = []
 
-    /// Opens `path`; with `skip`, the first `skip` uncompressed bytes are passed over.
-    public init(path: String, skip: Int64 = 0, maxLineLength: Int = 64 * 1024) throws {
+    /// Opens `path` (`-` for standard input); with `skip`, the first `skip` uncompressed bytes are passed over.
+    public init(path: String, skip: Int64 = 0, maxLineLength: Int = 64 * 1024, chunkSize: Int = 1 << 18) throws {
         self.path = path
         self.maxLineLength = maxLineLength
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw LogFileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
         }
-        chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
         if skip > 0 { try skipBytes(skip) }
     }
 

@@ -30,34 +30,29 @@ let sampleLines = (0..<5000).map { i in
     "Jan  1 00:00:\(String(format: "%02d", i % 60)) mail postfix/qmgr[1]: \(String(format: "%010X", i)): from=<user\(i)@example.com>, size=\(i), nrcpt=1 (queue active)"
 }
 
-@Suite struct LineSplitterTests {
+@Suite struct LineSplittingTests {
     @Test(arguments: [1, 2, 3, 7, 64, 1000, 1 << 16])
-    func chunkSizesGiveTheSameLines(chunk: Int) {
-        let text = "a\nbb\n\nccc\r\nlast-without-newline"
-        let bytes = Array(text.utf8)
-        var s = LineSplitter()
-        var out: [String] = []
-        var i = 0
-        while i < bytes.count {
-            let j = min(bytes.count, i + chunk)
-            bytes[i..<j].withUnsafeBytes { s.feed($0) { l, _ in out.append(String(decoding: l, as: UTF8.self)) } }
-            i = j
-        }
-        s.finish { l, _ in out.append(String(decoding: l, as: UTF8.self)) }
-        #expect(out == ["a", "bb", "", "ccc\r", "last-without-newline"])
+    func chunkSizesGiveTheSameLines(chunk: Int) throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "a\nbb\n\nccc\r\nlast-without-newline".write(toFile: dir + "/f", atomically: true, encoding: .utf8)
+        let (lines, _) = try readAll(dir + "/f", chunkSize: chunk)
+        #expect(lines == ["a", "bb", "", "ccc\r", "last-without-newline"])
     }
 
-    @Test func longLinesAreCutAndCounted() {
-        var s = LineSplitter(maxLineLength: 10)
+    @Test(arguments: [3, 8, 4096])
+    func longLinesAreCutAndCounted(chunk: Int) throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ("short\n" + String(repeating: "x", count: 25) + "\nafter\n").write(toFile: dir + "/f", atomically: true, encoding: .utf8)
+        var reader = LogFileReader(path: dir + "/f")
+        reader.maxLineLength = 10
+        reader.chunkSize = chunk
         var out: [(String, Bool)] = []
-        let text = "short\n" + String(repeating: "x", count: 25) + "\nafter\n"
-        for chunk in [Array(text.utf8)[0..<8], Array(text.utf8)[8...]] {
-            Array(chunk).withUnsafeBytes { s.feed($0) { l, t in out.append((String(decoding: l, as: UTF8.self), t)) } }
-        }
+        let s = try reader.forEachLine { l, t in out.append((String(decoding: l, as: UTF8.self), t)) }
         #expect(out.map(\.0) == ["short", "xxxxxxxxxx", "after"])
         #expect(out.map(\.1) == [false, true, false])
         #expect(s.truncatedLines == 1)
-        #expect(s.skippedBytes == 15)
     }
 }
 
