@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     ],
     targets: [
         // bytes -> typed records. No dependencies, no I/O.
@@ -53,6 +56,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Hummingbird: the HTTP server, its middleware and routes.
+        .target(
+            name: "Web",
+            dependencies: [
+                "Ingest",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "lightmeter",
             dependencies: [
@@ -60,7 +73,10 @@ let package = Package(
                 "Tracking",
                 "Store",
                 "Ingest",
+                "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -69,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "IngestTests",
             dependencies: ["Ingest", "PostfixLog", "Store", "Tracking", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebTests",
+            dependencies: ["Web", "Ingest", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "lightmeterTests", dependencies: ["lightmeter"], swiftSettings: swiftSettings),

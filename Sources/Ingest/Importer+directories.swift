@@ -189,6 +189,7 @@ extension Importer {
                 try flushAll()
                 pending = 0
                 lastFlush = monotonicSeconds()
+                if shouldStop() { break }
             }
         }
         try flushAll()

@@ -42,7 +42,8 @@ func format1(_ v: Double) -> String {
 }
 
 /// Reads sources line by line, tracks messages and writes them in batches, each with its checkpoint.
-public final class Importer {
+/// Used by one thread at a time: the ingestion thread (hence `@unchecked Sendable`).
+public final class Importer: @unchecked Sendable {
     public let db: AppDatabase
     public internal(set) var tracker: Tracker
     let parser = Parser()
@@ -56,6 +57,8 @@ public final class Importer {
     public var batchSeconds = 0.25
     /// Updated as lines are read: for the progress display and the API.
     public let progress = ImportProgress()
+    /// Asked after each batch: true ends an import early (everything read so far is written).
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init(db: AppDatabase, format: LogFormat, startingYear: Int, domains: DomainMapping) throws {
         self.db = db
@@ -91,7 +94,9 @@ public final class Importer {
         let parser = self.parser
         var years = self.years
         defer { self.years = years }
-        let read = try reader.forEachLine { line, truncated in
+        let read: ReadSummary
+        do {
+            read = try reader.forEachLine { line, truncated in
             summary.lines += 1
             if truncated { summary.truncatedLines += 1 }
             var decoded: [UInt8]? = nil
@@ -133,7 +138,11 @@ public final class Importer {
                 }
                 pendingLines = 0
                 lastFlush = monotonicSeconds()
+                if shouldStop() { throw ImportInterrupted() }
             }
+        }
+        } catch is ImportInterrupted {
+            read = ReadSummary()
         }
         if let e = firstError { throw e }
         summary.rejections += try flush(&tracker, checkpoint)
@@ -253,3 +262,6 @@ extension Importer {
         return summary
     }
 }
+
+/// Thrown inside a read loop to end it when `shouldStop` says so.
+struct ImportInterrupted: Error {}

@@ -10,17 +10,17 @@ enum Entry {
         "report": ReportCommand.self,
     ]
 
-    static func main() {
+    static func main() async {
         let args = Array(CommandLine.arguments.dropFirst())
         if let first = args.first, let tool = tools[first] {
             tool.main(Array(args.dropFirst()))
         } else {
-            Lightmeter.main(args)
+            await Lightmeter.main(args)
         }
     }
 }
 
-struct Lightmeter: ParsableCommand {
+struct Lightmeter: AsyncParsableCommand {
     static let version = "0.1.0"
 
     static let configuration = CommandConfiguration(
@@ -49,7 +49,7 @@ struct Lightmeter: ParsableCommand {
         _ = try options.resolve(Environment.current)
     }
 
-    func run() throws {
+    func run() async throws {
         if version {
             print("lightmeter \(Lightmeter.version)")
             return
@@ -58,6 +58,6 @@ struct Lightmeter: ParsableCommand {
         if !config.stdin && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
             throw ValidationError("no log source: give -watch_dir DIR, -stdin, -socket or -syslog (see -help)")
         }
-        try Server(config: config).run()
+        try await Server(config: config).run()
     }
 }

@@ -1,25 +1,55 @@
 import Dispatch
 import Foundation
 import Ingest
+import Logging
 import PostfixLog
+import ServiceLifecycle
 import Store
 import Tracking
+import Web
 
-/// Wires the workspace, the sources and the importer together.
+/// Wires the workspace, the sources, the importer and the web server together.
 struct Server {
     var config: Configuration
 
-    func run() throws {
+    func run() async throws {
         let db = try AppDatabase.open(workspace: config.workspace)
         let domains = try loadDomainMapping(workspace: config.workspace)
         let year = config.logStartingYear ?? Calendar(identifier: .gregorian).component(.year, from: Date())
         let importer = try Importer(db: db, format: config.logFormat, startingYear: year, domains: domains)
+        let health = IngestHealth(progress: importer.progress)
+        if config.importOnly {
+            try ingest(importer, db: db, health: health, stop: StopFlag.onTerminationSignals())
+            return
+        }
+        // Ingestion and the web server, one ServiceGroup; SIGTERM and SIGINT shut both down gracefully.
+        var logger = Logger(label: "lightmeter")
+        logger.logLevel = config.verbose ? .debug : .info
+        if !["127.0.0.1", "::1", "localhost"].contains(config.listenHost) {
+            logger.warning("serving plain HTTP on \(config.listenHost):\(config.listenPort): put a reverse proxy with TLS in front, or listen on 127.0.0.1")
+        }
+        let web = buildApplication(WebConfiguration(host: config.listenHost, port: config.listenPort, version: Lightmeter.version),
+                                   health: health, logger: logger,
+                                   onServerRunning: { port in printError("lightmeter: listening on \(config.listenHost):\(port)") })
+        let ingestion = IngestService { stop in try ingest(importer, db: db, health: health, stop: stop) }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ingestion), .init(service: web)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        printError("lightmeter: stopped")
+    }
+
+    /// Reads the configured sources; without -importonly, follows them until `stop` is set.
+    func ingest(_ importer: Importer, db: AppDatabase, health: IngestHealth, stop: StopFlag) throws {
+        importer.shouldStop = { stop.isSet }
         let display = ProgressDisplay(progress: importer.progress)
         if config.stdin {
             display.start()
-            defer { display.stop() }
             let summary = try importer.importStream(path: "-", source: "stdin")
+            display.stop()
             print("lightmeter: \(summary.description)")
+            health.beat()
         }
         if !config.watchDirs.isEmpty {
             try reportLiveFiles()
@@ -27,22 +57,26 @@ struct Server {
             let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
             display.stop()
             print("lightmeter: \(summary.description)")
+            health.beat()
             if !config.importOnly {
-                // Follow: look again every second; rotated files are recognised by their first line.
-                // SIGTERM or SIGINT end the loop after the batch in hand is written.
-                let stop = StopFlag.onTerminationSignals()
+                // Follow: look again twice a second; rotated files are recognised by their first line.
                 var lastRetention = Date()
                 while !stop.isSet {
                     usleep(500_000)
                     if stop.isSet { break }
-                    let s = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
-                    if s.lines > 0 && config.verbose { print("lightmeter: \(s.description)") }
+                    do {
+                        let s = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
+                        if s.lines > 0 && config.verbose { print("lightmeter: \(s.description)") }
+                        health.beat()
+                    } catch {
+                        health.failed("\(error)")
+                        throw error
+                    }
                     if Date().timeIntervalSince(lastRetention) > 3600 {
                         try db.applyRetention(days: config.dataRetentionDays)
                         lastRetention = Date()
                     }
                 }
-                print("lightmeter: stopped")
             }
         }
         if config.socket != nil || !config.syslog.isEmpty {
@@ -50,11 +84,11 @@ struct Server {
             let network = NetworkSource(queue: queue)
             if let a = config.socket { try network.listen(a, syslog: false) }
             for a in config.syslog { try network.listen(a, syslog: true) }
-            printError("lightmeter: listening on \(([config.socket].compactMap { $0 } + config.syslog).map { "\($0)" }.joined(separator: ", "))")
-            let stop = StopFlag.onTerminationSignals()
-            // On SIGTERM the sockets close first, then what they delivered is imported to the end.
+            printError("lightmeter: receiving logs on \(([config.socket].compactMap { $0 } + config.syslog).map { "\($0)" }.joined(separator: ", "))")
+            health.beat()
+            // When asked to stop, the sockets close first, then what they delivered is imported to the end.
             let summary = try importer.importQueue(queue, source: "network", stop: {
-                if stop.isSet { network.close() }
+                if stop.isSet { network.close() } else { health.beat() }
                 return false
             })
             print("lightmeter: \(summary.description)")
@@ -63,13 +97,15 @@ struct Server {
         if deleted > 0 {
             print("lightmeter: retention of \(config.dataRetentionDays) days: deleted \(deleted) old messages and rejections")
         }
-        if !config.importOnly {
-            printError("lightmeter: standard input ended; nothing more to follow")
+        // Standard input has ended: nothing more to read, but the web server goes on.
+        if !config.importOnly && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
+            while !stop.isSet {
+                health.beat()
+                usleep(500_000)
+            }
         }
     }
-}
 
-extension Server {
     /// Says clearly when a watched directory has no live log file, and what it has instead.
     func reportLiveFiles() throws {
         for dir in config.watchDirs {
@@ -86,24 +122,49 @@ extension Server {
     }
 }
 
-/// Set by SIGTERM or SIGINT.
+/// Ingestion as a service of the group: its blocking loop runs on a thread of its own, and a graceful
+/// shutdown asks it to stop after the batch in hand.
+struct IngestService: Service {
+    let work: @Sendable (StopFlag) throws -> Void
+
+    func run() async throws {
+        let stop = StopFlag()
+        try await withGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                Thread {
+                    do {
+                        try work(stop)
+                        c.resume()
+                    } catch {
+                        c.resume(throwing: error)
+                    }
+                }.start()
+            }
+        } onGracefulShutdown: {
+            stop.set()
+        }
+    }
+}
+
+/// Set by a graceful shutdown, or by SIGTERM or SIGINT when no service group handles them.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var set = false
+    private var flag = false
     private var sources: [any DispatchSourceSignal] = []
 
-    var isSet: Bool { lock.withLock { set } }
+    var isSet: Bool { lock.withLock { flag } }
+    func set() { lock.withLock { flag = true } }
 
     static func onTerminationSignals() -> StopFlag {
-        let flag = StopFlag()
+        let stop = StopFlag()
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { flag.lock.withLock { flag.set = true } }
+            source.setEventHandler { stop.set() }
             source.resume()
-            flag.sources.append(source)
+            stop.sources.append(source)
         }
-        return flag
+        return stop
     }
 }
 

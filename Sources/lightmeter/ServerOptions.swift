@@ -47,6 +47,10 @@ struct ServerOptions: ParsableArguments {
             help: "Delete tracked data older than this many days (env: LIGHTMETER_DATA_RETENTION_DAYS; default 90).")
     var dataRetentionDays: Int?
 
+    @Option(name: .customLong("listen", withSingleDash: true),
+            help: "Address of the web server, HOST:PORT or :PORT for every interface (env: LIGHTMETER_LISTEN; default :8080). Not with -importonly.")
+    var listen: String?
+
     @Flag(name: .customLong("verbose", withSingleDash: true), help: "Log more (env: LIGHTMETER_VERBOSE).")
     var verbose = false
 
@@ -59,6 +63,15 @@ struct ServerOptions: ParsableArguments {
             c.logFilePatterns = p.split(separator: ":").map(String.init).filter { !$0.isEmpty }
             guard !c.logFilePatterns.isEmpty else { throw ValidationError("-log_file_patterns names no pattern") }
         }
+        let listenSpec = listen ?? env.string("LIGHTMETER_LISTEN") ?? ":8080"
+        guard let colon = listenSpec.lastIndex(of: ":"), let port = Int(listenSpec[listenSpec.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ValidationError("-listen must be HOST:PORT or :PORT, not '\(listenSpec)'")
+        }
+        var host = String(listenSpec[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        c.listenHost = host.isEmpty ? "0.0.0.0" : host
+        c.listenPort = port
         c.logsUseRsync = logsUseRsync || env.bool("LIGHTMETER_LOGS_USE_RSYNC") == true
         if c.logsUseRsync && c.watchDirs.isEmpty {
             throw ValidationError("-logs_use_rsync goes with -watch_dir")
@@ -107,6 +120,8 @@ struct Configuration: Sendable {
     var watchDirs: [String] = []
     var socket: ListenAddress? = nil
     var logsUseRsync = false
+    var listenHost = "0.0.0.0"
+    var listenPort = 8080
     var syslog: [ListenAddress] = []
     var logFilePatterns = ["mail.log", "mail.warn", "mail.err", "maillog", "zimbra.log"]
     var importOnly = false

@@ -53,6 +53,47 @@ func killRepeatedly(_ args: [String], stdin input: Data?) throws -> Int {
     return kills
 }
 
+/// The port of `lightmeter: listening on HOST:PORT` on a server's standard error.
+func listeningPort(_ err: Pipe) throws -> Int {
+    var text = ""
+    let h = err.fileHandleForReading
+    while true {
+        let d = h.availableData
+        if d.isEmpty { throw CLIError("the server ended before listening: \(text)") }
+        text += String(decoding: d, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("lightmeter: listening on ") {
+            if let p = line.split(separator: ":").last.flatMap({ Int($0) }) { return p }
+        }
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ s: String) { description = s }
+}
+
+/// A plain HTTP GET over a socket on loopback (no proxy), the whole response as text.
+func httpGet(port: Int, path: String) throws -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    guard rc == 0 else { throw CLIError("cannot connect to port \(port)") }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    var out: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = recv(fd, &buf, buf.count, 0)
+        if n <= 0 { break }
+        out += buf[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
 func exportSorted(_ ws: String) throws -> [String] {
     let r = try CLI.run(["export", "-workspace", ws])
     #expect(r.status == 0, "\(r.err)")
@@ -163,10 +204,15 @@ struct ImportCLITests {
         try Self.lines(0..<20).write(toFile: logs + "/mail.log", atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = ["-workspace", dir + "/ws", "-watch_dir", logs, "-log_starting_year", "2021"]
+        p.arguments = ["-workspace", dir + "/ws", "-watch_dir", logs, "-log_starting_year", "2021", "-listen", "127.0.0.1:0"]
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
         try p.run()
+        // The web server runs beside ingestion: /healthz says ingestion is alive.
+        let port = try listeningPort(err)
+        let health = try httpGet(port: port, path: "/healthz")
+        #expect(health.hasPrefix("HTTP/1.1 200") || health.hasPrefix("HTTP/1.1 503"))
         func waitFor(_ n: Int) throws -> Bool {
             for _ in 0..<60 {
                 if FileManager.default.fileExists(atPath: dir + "/ws/lightmeter.db"), try exportSorted(dir + "/ws").count >= n { return true }
@@ -209,7 +255,7 @@ struct ImportCLITests {
         FileManager.default.createFile(atPath: live, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = ["-workspace", dir + "/ws", "-watch_dir", logs]
+        p.arguments = ["-workspace", dir + "/ws", "-watch_dir", logs, "-listen", "127.0.0.1:0"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
