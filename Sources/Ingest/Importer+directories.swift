@@ -169,11 +169,7 @@ extension Importer {
             if duplicate {
                 summary.duplicates += 1
             } else if let record = s.record {
-                if record.isUnsupported { summary.unsupported += 1 }
-                if record.isPostfix {
-                    summary.postfixLines += 1
-                    if record.isUnsupported { summary.postfixUnsupported += 1 }
-                }
+                summary.count(record)
                 s.line.withUnsafeBufferPointer { tracker.process(record, line: $0, time: s.time) }
             }
             s.consumed()

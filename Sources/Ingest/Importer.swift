@@ -23,6 +23,16 @@ public struct ImportSummary: Sendable {
     public var damage: [String] = []
     public var seconds: Double = 0
 
+    /// Counts a parsed line: unknown shapes, Postfix lines, Postfix lines not understood.
+    @inline(__always)
+    mutating func count(_ record: Record) {
+        if record.isUnsupported { unsupported += 1 }
+        if record.isPostfix {
+            postfixLines += 1
+            if record.isUnsupported { postfixUnsupported += 1 }
+        }
+    }
+
     public var description: String {
         var s = "imported \(lines - skipped - duplicates) lines"
         if skipped > 0 { s += " (\(skipped) already imported, skipped)" }
@@ -110,11 +120,7 @@ public final class Importer: @unchecked Sendable {
                     summary.skipped += 1
                     return
                 }
-                if record.isUnsupported { summary.unsupported += 1 }
-                if record.isPostfix {
-                    summary.postfixLines += 1
-                    if record.isUnsupported { summary.postfixUnsupported += 1 }
-                }
+                summary.count(record)
                 tracker.process(record, line: l, time: time)
                 if time == checkpoint.lastTime { checkpoint.sameTimeLines += 1 } else { checkpoint.sameTimeLines = 1 }
                 checkpoint.lastTime = time
@@ -236,11 +242,7 @@ extension Importer {
                     if time == 0 { time = lastTime }
                     lastTime = time
                     summary.lines += 1
-                    if record.isUnsupported { summary.unsupported += 1 }
-                    if record.isPostfix {
-                        summary.postfixLines += 1
-                        if record.isUnsupported { summary.postfixUnsupported += 1 }
-                    }
+                    summary.count(record)
                     tracker.process(record, line: l, time: time)
                     checkpoint.lines += 1
                     checkpoint.offset += Int64(l.count + 1)
