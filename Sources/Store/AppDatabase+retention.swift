@@ -1,10 +1,11 @@
 import GRDB
 
 extension AppDatabase {
-    /// The newest time in the database (the last line imported), if any.
+    /// The newest time in the database (the newest message or rejection), if any.
     public func newestTime() throws -> Int64? {
         try reader.read { db in
-            let m = try Int64.fetchOne(db, sql: "SELECT MAX(last_seen) FROM messages")
+            // first_seen and time are indexed: no table scan.
+            let m = try Int64.fetchOne(db, sql: "SELECT MAX(first_seen) FROM messages")
             let r = try Int64.fetchOne(db, sql: "SELECT MAX(time) FROM rejections")
             switch (m, r) {
             case let (a?, b?): return max(a, b)
@@ -24,8 +25,8 @@ extension AppDatabase {
         while true {
             let n = try writer.write { db -> Int in
                 let ids = try Int64.fetchAll(db, sql: """
-                    SELECT id FROM messages WHERE last_seen < ? AND complete = 1 LIMIT ?
-                    """, arguments: [cutoff, batch])
+                    SELECT id FROM messages WHERE first_seen < ? AND last_seen < ? AND complete = 1 LIMIT ?
+                    """, arguments: [cutoff, cutoff, batch])
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map(String.init).joined(separator: ",")
                 try db.execute(sql: "DELETE FROM raw_refs WHERE message_id IN (\(list))")
