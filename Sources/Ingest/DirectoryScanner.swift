@@ -37,6 +37,16 @@ public struct LogFamily: Sendable {
     public var files: [LogFileInfo]
 }
 
+/// The first line's fingerprint and time of files already looked at, so that following a directory
+/// does not open (and decompress) every rotated file again at each look. An entry holds while the
+/// file's inode, size and modification time stay the same.
+public final class FileHeadCache: @unchecked Sendable {
+    struct Key: Hashable { var path: String; var inode: UInt64; var size: Int64; var modified: Int64 }
+    var heads: [Key: (fingerprint: Int64, firstTime: Int64)] = [:]
+
+    public init() {}
+}
+
 public enum DirectoryScanner {
     public static let defaultPatterns = ["mail.log", "mail.warn", "mail.err", "maillog", "zimbra.log"]
 
@@ -59,7 +69,8 @@ public enum DirectoryScanner {
 
     /// The families of `patterns` in `directory`, each with its files ordered by the time of their
     /// first line (then by rotation: higher numbers and older dates first, the live file last).
-    public static func scan(directory: String, patterns: [String]) throws -> (families: [LogFamily], unreadable: [String]) {
+    public static func scan(directory: String, patterns: [String],
+                            cache: FileHeadCache = FileHeadCache()) throws -> (families: [LogFamily], unreadable: [String]) {
         guard let dir = opendir(directory) else {
             throw LogFileError(path: directory, message: "cannot open the directory: \(String(cString: strerror(errno)))")
         }
@@ -82,16 +93,23 @@ public enum DirectoryScanner {
                 var st = stat()
                 guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
                 do {
-                    let cursor = try LogFileCursor(path: path)
+                    let key = FileHeadCache.Key(path: path, inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                                                modified: Int64(st.st_mtim.tv_sec))
                     var fingerprint: Int64 = 0
                     var firstTime: Int64 = 0
-                    if let (line, _) = try cursor.nextLine() {
-                        fingerprint = fingerprintOf(line)
-                        let t = parser.parse(line).header.time
-                        if t.isKnown {
-                            let year = YearTracker.startingYear(firstLine: t, modifiedAt: Int64(st.st_mtim.tv_sec))
-                            firstTime = t.unixSeconds(year: year)
+                    if let head = cache.heads[key] {
+                        (fingerprint, firstTime) = head
+                    } else {
+                        let cursor = try LogFileCursor(path: path)
+                        if let (line, _) = try cursor.nextLine() {
+                            fingerprint = fingerprintOf(line)
+                            let t = parser.parse(line).header.time
+                            if t.isKnown {
+                                let year = YearTracker.startingYear(firstLine: t, modifiedAt: Int64(st.st_mtim.tv_sec))
+                                firstTime = t.unixSeconds(year: year)
+                            }
                         }
+                        cache.heads[key] = (fingerprint, firstTime)
                     }
                     // The same content under two names (numbered and dated rotations) is read once.
                     if fingerprint != 0 && !seen.insert(fingerprint).inserted && rot != .live { continue }

@@ -119,7 +119,7 @@ extension Importer {
         var summary = ImportSummary()
         var streams: [FamilyStream] = []
         for dir in directories {
-            let scan = try DirectoryScanner.scan(directory: dir, patterns: patterns)
+            let scan = try DirectoryScanner.scan(directory: dir, patterns: patterns, cache: headCache)
             summary.damage += scan.unreadable
             for f in scan.families { streams.append(FamilyStream(family: f, index: streams.count, parser: parser)) }
         }

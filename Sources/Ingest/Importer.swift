@@ -67,6 +67,8 @@ public final class Importer: @unchecked Sendable {
     public var batchSeconds = 0.25
     /// Updated as lines are read: for the progress display and the API.
     public let progress = ImportProgress()
+    /// Heads of the files of watched directories, kept between passes while following.
+    let headCache = FileHeadCache()
     /// Asked after each batch: true ends an import early (everything read so far is written).
     public var shouldStop: @Sendable () -> Bool = { false }
 

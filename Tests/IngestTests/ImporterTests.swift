@@ -60,9 +60,11 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         #expect(rows.contains { $0.hasPrefix("5555EEEE55 - app@m.example b@x.example - bounced true 1 outbound") })
         #expect(rows.contains { $0.hasPrefix("5555EEEE55 - app@m.example c@y.example - deferred false 1 outbound") })
         #expect(rows.contains { $0.hasPrefix(" - spam@bad.example x@other.example - rejected false 0 -") })
-        // The workspace is private.
-        let perms = try FileManager.default.attributesOfItem(atPath: ws)[.posixPermissions] as? NSNumber
-        #expect(perms?.intValue == 0o700 || FileManager.default.fileExists(atPath: ws))
+        // A workspace lightmeter creates is private.
+        let fresh = ws + "/new-workspace"
+        _ = try AppDatabase.open(workspace: fresh)
+        let perms = try FileManager.default.attributesOfItem(atPath: fresh)[.posixPermissions] as? NSNumber
+        #expect(perms?.intValue == 0o700)
     }
 
     @Test func importingTheSameLogTwiceChangesNothing() throws {
