@@ -39,7 +39,7 @@ public struct LogFamily: Sendable {
 
 /// The first line's fingerprint and time of files already looked at, so that following a directory
 /// does not open (and decompress) every rotated file again at each look. An entry holds while the
-/// file's inode, size and modification time stay the same.
+/// file's inode, size and modification time stay the same; live files are not cached.
 public final class FileHeadCache: @unchecked Sendable {
     struct Key: Hashable { var path: String; var inode: UInt64; var size: Int64; var modified: Int64 }
     var heads: [Key: (fingerprint: Int64, firstTime: Int64)] = [:]
@@ -97,7 +97,9 @@ public enum DirectoryScanner {
                                                 modified: Int64(st.st_mtim.tv_sec))
                     var fingerprint: Int64 = 0
                     var firstTime: Int64 = 0
-                    if let head = cache.heads[key] {
+                    // The live file is read again each time: copytruncate can rewrite it in place
+                    // with the same size within the same second.
+                    if rot != .live, let head = cache.heads[key] {
                         (fingerprint, firstTime) = head
                     } else {
                         let cursor = try LogFileCursor(path: path)
@@ -109,7 +111,7 @@ public enum DirectoryScanner {
                                 firstTime = t.unixSeconds(year: year)
                             }
                         }
-                        cache.heads[key] = (fingerprint, firstTime)
+                        if rot != .live { cache.heads[key] = (fingerprint, firstTime) }
                     }
                     // The same content under two names (numbered and dated rotations) is read once.
                     if fingerprint != 0 && !seen.insert(fingerprint).inserted && rot != .live { continue }
