@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // bytes -> typed records. No dependencies, no I/O.
@@ -56,14 +58,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Hummingbird: the HTTP server, its middleware and routes.
+        // Translations: gettext catalogues, plural forms, locale formats. No dependencies.
+        .target(name: "L10n", resources: [.copy("Catalogs")], swiftSettings: swiftSettings),
+        // Accounts, passwords, sessions, tokens, rate limits, client addresses behind proxies.
+        .target(
+            name: "Auth",
+            dependencies: [
+                "Store",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
+            resources: [.copy("Resources/wordlists.txt")],
+            swiftSettings: swiftSettings
+        ),
+        // Hummingbird: the HTTP server, its middleware, controllers and templates.
         .target(
             name: "Web",
             dependencies: [
                 "Ingest",
+                "Store",
+                "Auth",
+                "L10n",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Templates"), .copy("Static")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -74,6 +94,8 @@ let package = Package(
                 "Store",
                 "Ingest",
                 "Web",
+                "Auth",
+                "L10n",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,9 +111,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WebTests",
-            dependencies: ["Web", "Ingest", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: ["Web", "Ingest", "Store", "Auth", "L10n", .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "L10nTests", dependencies: ["L10n"], swiftSettings: swiftSettings),
         .testTarget(name: "lightmeterTests", dependencies: ["lightmeter"], swiftSettings: swiftSettings),
     ]
 )

@@ -66,3 +66,27 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// The outcomes of the `limit` newest user messages, newest first (the first_seen index: no scan).
+    public func latestDeliveries(limit: Int) throws -> [ExportRow] {
+        try reader.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT m.queue_id, m.queue_ids, m.message_id, m.sender, m.first_seen, m.last_seen, m.client_ip, m.size,
+                    m.host, d.recipient, d.orig_recipient, d.status, d.returned, d.attempts, d.last_attempt, d.dsn, d.relay,
+                    d.direction, d.reason
+                FROM (SELECT * FROM messages WHERE origin != 'notification' ORDER BY first_seen DESC, id DESC LIMIT ?) m
+                JOIN deliveries d ON d.message_id = m.id
+                ORDER BY m.first_seen DESC, m.id DESC, d.idx
+                """, arguments: [limit]).map { r in
+                ExportRow(
+                    queueID: r["queue_id"], queueIDs: (r["queue_ids"] as String).split(separator: ";").map(String.init),
+                    messageID: r["message_id"], sender: r["sender"], recipient: r["recipient"],
+                    origRecipient: r["orig_recipient"], status: r["status"], returned: r["returned"], attempts: r["attempts"],
+                    firstSeen: r["first_seen"], lastSeen: (r["last_attempt"] as Int64?) ?? r["last_seen"], dsn: r["dsn"],
+                    relay: r["relay"], direction: r["direction"], clientIP: r["client_ip"], size: r["size"],
+                    reason: r["reason"], host: r["host"])
+            }
+        }
+    }
+}

@@ -138,6 +138,42 @@ public struct AppDatabase: Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        m.registerMigration("v2: users, sessions, API tokens, settings") { db in
+            try db.create(table: "users") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("email", .text).notNull().unique().collate(.nocase)
+                t.column("password_hash", .text).notNull()
+                t.column("is_admin", .boolean).notNull()
+                t.column("language", .text)
+                t.column("created_at", .integer).notNull()
+                /// Failed logins since the last success, and until when the account refuses logins.
+                t.column("failed_logins", .integer).notNull().defaults(to: 0)
+                t.column("locked_until", .integer).notNull().defaults(to: 0)
+            }
+            /// Sessions and tokens are kept by the SHA-256 of their secret, never the secret itself.
+            try db.create(table: "sessions") { t in
+                t.primaryKey("id_hash", .text)
+                t.column("user_id", .integer).notNull().indexed().references("users", onDelete: .cascade)
+                t.column("csrf_token", .text).notNull()
+                t.column("created_at", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+            }
+            try db.create(table: "api_tokens") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("user_id", .integer).notNull().indexed().references("users", onDelete: .cascade)
+                t.column("name", .text).notNull()
+                t.column("token_hash", .text).notNull().unique()
+                /// The first characters of the token, to tell tokens apart in lists.
+                t.column("prefix", .text).notNull()
+                t.column("created_at", .integer).notNull()
+                t.column("last_used_at", .integer)
+            }
+            try db.create(table: "settings") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+        }
         return m
     }
 }

@@ -24,7 +24,7 @@ struct HealthController {
         var version: String
     }
 
-    func addRoutes(to router: Router<some RequestContext>) {
+    func addPublicRoutes(to router: some RouterMethods<AppRequestContext>) {
         router.get("/healthz") { _, _ -> Response in
             let s = health.status()
             let p = health.progress.snapshot
@@ -36,6 +36,9 @@ struct HealthController {
                             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
+    }
+
+    func addPrivateRoutes(to router: some RouterMethods<AppRequestContext>) {
         router.get("/api/v0/appVersion") { _, _ in
             AppVersion(version: version)
         }

@@ -8,12 +8,18 @@ enum Entry {
         "parse-stats": ParseStats.self,
         "export": Export.self,
         "report": ReportCommand.self,
+        "token": TokenCommand.self,
+        "user": UserCommand.self,
     ]
 
     static func main() async {
         let args = Array(CommandLine.arguments.dropFirst())
         if let first = args.first, let tool = tools[first] {
-            tool.main(Array(args.dropFirst()))
+            if let async = tool as? any AsyncParsableCommand.Type {
+                await async.main(Array(args.dropFirst()))
+            } else {
+                tool.main(Array(args.dropFirst()))
+            }
         } else {
             await Lightmeter.main(args)
         }
@@ -35,6 +41,11 @@ struct Lightmeter: AsyncParsableCommand {
               export       every (message, recipient) outcome and rejection
               report       a pflogsumm-style summary of a period
               parse-stats  what log files hold, and what is not understood
+              token        create, list and revoke API tokens
+              user         list and delete accounts of the web UI
+
+            Account recovery, offline: lightmeter -workspace DIR -email_reset ADDRESS [-password NEW] \
+            [-new_email ADDRESS] [-new_user_name NAME] (without -password, it is read from standard input).
             """,
         helpNames: [.short, .long, .customLong("help", withSingleDash: true)]
     )
@@ -55,6 +66,11 @@ struct Lightmeter: AsyncParsableCommand {
             return
         }
         let config = try options.resolve(Environment.current)
+        if let email = options.emailReset {
+            try await resetAccount(workspace: config.workspace, email: email, password: options.password,
+                                   newEmail: options.newEmail, newName: options.newUserName)
+            return
+        }
         if !config.stdin && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
             throw ValidationError("no log source: give -watch_dir DIR, -stdin, -socket or -syslog (see -help)")
         }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Auth
 import Ingest
 import Logging
 import PostfixLog
@@ -28,8 +29,12 @@ struct Server {
         if !["127.0.0.1", "::1", "localhost"].contains(config.listenHost) {
             logger.warning("serving plain HTTP on \(config.listenHost):\(config.listenPort): put a reverse proxy with TLS in front, or listen on 127.0.0.1")
         }
-        let web = buildApplication(WebConfiguration(host: config.listenHost, port: config.listenPort, version: Lightmeter.version),
-                                   health: health, logger: logger,
+        var policy = AccountPolicy()
+        policy.allowMultipleUsers = config.allowMultipleUsers
+        let webConfig = WebConfiguration(host: config.listenHost, port: config.listenPort, version: Lightmeter.version,
+                                         proxy: ProxyPolicy(trusted: config.trustedProxies, noProxy: config.noProxy), policy: policy)
+        let deps = try await WebDependencies(db: db, health: health, config: webConfig)
+        let web = buildApplication(webConfig, deps: deps, logger: logger,
                                    onServerRunning: { port in printError("lightmeter: listening on \(config.listenHost):\(port)") })
         let ingestion = IngestService { stop in try ingest(importer, db: db, health: health, stop: stop) }
         let group = ServiceGroup(configuration: .init(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Auth
 import Ingest
 import PostfixLog
 
@@ -53,6 +54,31 @@ struct ServerOptions: ParsableArguments {
 
     @Flag(name: .customLong("verbose", withSingleDash: true), help: "Log more (env: LIGHTMETER_VERBOSE).")
     var verbose = false
+
+    @Flag(name: .customLong("allow_multiple_users", withSingleDash: true),
+          help: "Let the administrator add more accounts on the Settings page (env: LIGHTMETER_ALLOW_MULTIPLE_USERS). There is never open self-registration.")
+    var allowMultipleUsers = false
+
+    @Option(name: .customLong("trusted_proxies", withSingleDash: true),
+            help: "Reverse proxies whose X-Forwarded-For, Forwarded, X-Forwarded-Proto and X-Forwarded-Prefix are believed, besides loopback: CIDRs or addresses separated by commas (env: LIGHTMETER_TRUSTED_PROXIES).")
+    var trustedProxies: String?
+
+    @Flag(name: .customLong("i_know_what_am_doing_not_using_a_reverse_proxy", withSingleDash: true),
+          help: "No reverse proxy stands in front: client addresses come from the socket and forwarding headers are ignored (env: LIGHTMETER_I_KNOW_WHAT_I_AM_DOING_NOT_USING_A_REVERSE_PROXY).")
+    var noProxy = false
+
+    @Option(name: .customLong("email_reset", withSingleDash: true),
+            help: "Offline account recovery: set a new password (and with -new_email / -new_user_name, a new address or name) for the account with this address, then exit.")
+    var emailReset: String?
+
+    @Option(name: .customLong("password", withSingleDash: true), help: "The new password for -email_reset (default: read from standard input).")
+    var password: String?
+
+    @Option(name: .customLong("new_email", withSingleDash: true), help: "With -email_reset: the account's new e-mail address.")
+    var newEmail: String?
+
+    @Option(name: .customLong("new_user_name", withSingleDash: true), help: "With -email_reset: the account's new name.")
+    var newUserName: String?
 
     func resolve(_ env: Environment) throws -> Configuration {
         var c = Configuration()
@@ -109,6 +135,17 @@ struct ServerOptions: ParsableArguments {
             guard d >= 1 else { throw ValidationError("-data_retention_days must be at least 1") }
             c.dataRetentionDays = d
         }
+        c.allowMultipleUsers = allowMultipleUsers || env.bool("LIGHTMETER_ALLOW_MULTIPLE_USERS") == true
+        c.noProxy = noProxy || env.bool("LIGHTMETER_I_KNOW_WHAT_I_AM_DOING_NOT_USING_A_REVERSE_PROXY") == true
+        if let spec = trustedProxies ?? env.string("LIGHTMETER_TRUSTED_PROXIES") {
+            guard let list = ProxyPolicy.parseTrusted(spec) else {
+                throw ValidationError("-trusted_proxies must be addresses or CIDRs separated by commas, not '\(spec)'")
+            }
+            c.trustedProxies = list
+        }
+        if emailReset == nil && (password != nil || newEmail != nil || newUserName != nil) {
+            throw ValidationError("-password, -new_email and -new_user_name go with -email_reset")
+        }
         return c
     }
 }
@@ -129,4 +166,7 @@ struct Configuration: Sendable {
     var logFormat = LogFormat.default
     var logStartingYear: Int? = nil
     var dataRetentionDays = 90
+    var allowMultipleUsers = false
+    var noProxy = false
+    var trustedProxies: [CIDR] = []
 }

@@ -1,0 +1,205 @@
+import Auth
+import Foundation
+import L10n
+import Store
+
+/// One setting: where it is stored, how it is edited and checked.
+public struct SettingField: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case text
+        case url
+        case ip
+        case integer(ClosedRange<Int>)
+        case bool
+        case secret
+        case email
+        case emails
+        case choice([String])
+        case language
+    }
+
+    public var key: SettingKey
+    public var group: String
+    public var label: String
+    public var help: String
+    public var kind: Kind
+    public var defaultValue: String
+}
+
+public enum SettingKey: String, Sendable, CaseIterable {
+    case publicURL = "general.public_url"
+    case language = "general.language"
+    case postfixPublicIP = "general.postfix_public_ip"
+    case dataRetentionDays = "general.data_retention_days"
+    case slackToken = "notifications.slack_token"
+    case slackChannel = "notifications.slack_channel"
+    case smtpHost = "notifications.smtp_host"
+    case smtpPort = "notifications.smtp_port"
+    case smtpSecurity = "notifications.smtp_security"
+    case smtpUsername = "notifications.smtp_username"
+    case smtpPassword = "notifications.smtp_password"
+    case smtpFrom = "notifications.smtp_from"
+    case smtpTo = "notifications.smtp_to"
+    case webhookURL = "notifications.webhook_url"
+    case detectivePublicPage = "detective.public_page"
+    case bounceRatePercent = "insights.bounce_rate_percent"
+    case inactivityHours = "insights.inactivity_hours"
+}
+
+public enum SettingsSchema {
+    public static let groups = ["general", "notifications", "detective", "insights"]
+    public static let groupTitles = ["general": "General", "notifications": "Notifications", "detective": "Message detective", "insights": "Insights"]
+
+    public static let fields: [SettingField] = [
+        .init(key: .publicURL, group: "general", label: "Public URL", help: "The address users reach Control Center at, e.g. https://mail.example.com/lightmeter/ (used in links of notifications and under a path prefix).", kind: .url, defaultValue: ""),
+        .init(key: .language, group: "general", label: "Default language", help: "For users who have not chosen one and browsers that ask for none we have.", kind: .language, defaultValue: ""),
+        .init(key: .postfixPublicIP, group: "general", label: "Postfix public IP address", help: "The address your server sends mail from: checked against blocklists.", kind: .ip, defaultValue: ""),
+        .init(key: .dataRetentionDays, group: "general", label: "Data retention (days)", help: "Tracked messages older than this are deleted. -data_retention_days, when given, wins.", kind: .integer(1...3650), defaultValue: "90"),
+        .init(key: .slackToken, group: "notifications", label: "Slack bot token", help: "A bot token (xoxb-...) with the chat:write scope.", kind: .secret, defaultValue: ""),
+        .init(key: .slackChannel, group: "notifications", label: "Slack channel", help: "The channel notifications go to, e.g. #mail-ops.", kind: .text, defaultValue: ""),
+        .init(key: .smtpHost, group: "notifications", label: "SMTP server", help: "The server notification e-mails are sent through.", kind: .text, defaultValue: ""),
+        .init(key: .smtpPort, group: "notifications", label: "SMTP port", help: "587 for STARTTLS, 465 for TLS, 25 for none.", kind: .integer(1...65535), defaultValue: "587"),
+        .init(key: .smtpSecurity, group: "notifications", label: "SMTP security", help: "How the connection is protected.", kind: .choice(["starttls", "tls", "none"]), defaultValue: "starttls"),
+        .init(key: .smtpUsername, group: "notifications", label: "SMTP user name", help: "Leave empty when the server needs no authentication.", kind: .text, defaultValue: ""),
+        .init(key: .smtpPassword, group: "notifications", label: "SMTP password", help: "Kept in the workspace; never shown again once saved.", kind: .secret, defaultValue: ""),
+        .init(key: .smtpFrom, group: "notifications", label: "Sender address", help: "The From: of notification e-mails.", kind: .email, defaultValue: ""),
+        .init(key: .smtpTo, group: "notifications", label: "Recipients", help: "Addresses notifications go to, separated by commas.", kind: .emails, defaultValue: ""),
+        .init(key: .webhookURL, group: "notifications", label: "Webhook URL", help: "Each notification is also POSTed there as JSON.", kind: .url, defaultValue: ""),
+        .init(key: .detectivePublicPage, group: "detective", label: "Public message detective", help: "Lets people without an account check the delivery of their own messages.", kind: .bool, defaultValue: "false"),
+        .init(key: .bounceRatePercent, group: "insights", label: "High bounce rate (%)", help: "An insight is raised when this share of outbound messages bounces.", kind: .integer(1...100), defaultValue: "10"),
+        .init(key: .inactivityHours, group: "insights", label: "Mail inactivity (hours)", help: "An insight is raised when no mail is sent or received for this long.", kind: .integer(1...720), defaultValue: "24"),
+    ]
+
+    public static func field(_ key: String) -> SettingField? { fields.first { $0.key.rawValue == key } }
+}
+
+public struct SettingsError: Error, CustomStringConvertible {
+    /// Per field key: what is wrong (English message id).
+    public var problems: [String: String]
+    public var description: String { problems.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ") }
+}
+
+/// The settings of the workspace database, cached, validated on the way in.
+public final class SettingsStore: @unchecked Sendable {
+    let db: AppDatabase
+    let languages: [String]
+    private let lock = NSLock()
+    private var cache: [String: String]
+
+    public init(db: AppDatabase, languages: [String]) throws {
+        self.db = db
+        self.languages = languages
+        cache = try db.settings()
+    }
+
+    /// The stored value, or the default.
+    public func value(_ key: SettingKey) -> String? {
+        let v = lock.withLock { cache[key.rawValue] } ?? SettingsSchema.fields.first { $0.key == key }!.defaultValue
+        return v.isEmpty ? nil : v
+    }
+
+    public func isSet(_ key: SettingKey) -> Bool { lock.withLock { cache[key.rawValue] } != nil }
+
+    /// The path of the public URL, when it has one: "/lightmeter".
+    public var publicPathPrefix: String {
+        guard let u = value(.publicURL), let url = URL(string: u) else { return "" }
+        return ProxyPolicy.cleanPrefix(url.path) ?? ""
+    }
+
+    /// Validates and saves `changes` (field key -> new value; nil or "" clears it; a secret left
+    /// empty keeps its value unless `clearSecrets` names it). Nothing is saved if any is wrong.
+    public func update(_ changes: [String: String?], clearSecrets: Set<String> = []) throws {
+        var problems: [String: String] = [:]
+        var writes: [String: String?] = [:]
+        for (key, raw) in changes {
+            guard let field = SettingsSchema.field(key) else {
+                problems[key] = "Unknown setting."
+                continue
+            }
+            let value = (raw ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            if field.kind == .secret {
+                if !value.isEmpty { writes[key] = value } else if raw == nil || clearSecrets.contains(key) { writes[key] = .some(nil) }
+                continue
+            }
+            if value.isEmpty {
+                writes[key] = .some(nil)
+                continue
+            }
+            if let problem = check(field, value) { problems[key] = problem } else { writes[key] = normalise(field, value) }
+        }
+        for key in clearSecrets where changes[key] == nil && SettingsSchema.field(key)?.kind == .secret { writes[key] = .some(nil) }
+        guard problems.isEmpty else { throw SettingsError(problems: problems) }
+        try db.saveSettings(writes)
+        lock.withLock {
+            for (k, v) in writes {
+                if let v { cache[k] = v } else { cache[k] = nil }
+            }
+        }
+    }
+
+    func check(_ field: SettingField, _ v: String) -> String? {
+        switch field.kind {
+        case .text, .secret: return v.count > 500 ? "Too long." : nil
+        case .url:
+            guard let u = URL(string: v), let s = u.scheme?.lowercased(), s == "http" || s == "https", u.host?.isEmpty == false else {
+                return "Enter an http:// or https:// address."
+            }
+            return nil
+        case .ip: return IPAddress(v) == nil || v.contains(":") && !v.contains("::") && v.filter({ $0 == ":" }).count == 1 ? "Enter an IPv4 or IPv6 address." : nil
+        case .integer(let r):
+            guard let n = Int(v), r.contains(n) else { return "Enter a whole number from \(r.lowerBound) to \(r.upperBound)." }
+            return nil
+        case .bool: return ["true", "false", "on", "off", "1", "0"].contains(v.lowercased()) ? nil : "Enter true or false."
+        case .email: return Accounts.isValidEmail(v) ? nil : "Enter a valid e-mail address."
+        case .emails:
+            let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return list.allSatisfy(Accounts.isValidEmail) ? nil : "Enter e-mail addresses separated by commas."
+        case .choice(let options): return options.contains(v) ? nil : "Choose one of: \(options.joined(separator: ", "))."
+        case .language: return languages.contains(v) ? nil : "Choose a language we have: \(languages.joined(separator: ", "))."
+        }
+    }
+
+    func normalise(_ field: SettingField, _ v: String) -> String {
+        switch field.kind {
+        case .bool: return ["true", "on", "1"].contains(v.lowercased()) ? "true" : "false"
+        case .integer: return String(Int(v)!)
+        case .emails: return v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        case .ip: return IPAddress(v)!.description
+        default: return v
+        }
+    }
+
+    /// The settings as the API shows them: secrets only say whether they are set.
+    public func publicView() -> [String: [String: SettingValue]] {
+        var out: [String: [String: SettingValue]] = [:]
+        for f in SettingsSchema.fields {
+            let name = String(f.key.rawValue.split(separator: ".")[1])
+            let v: SettingValue
+            switch f.kind {
+            case .secret: v = .secret(set: isSet(f.key))
+            case .bool: v = .bool(value(f.key) == "true")
+            case .integer: v = .int(Int(value(f.key) ?? "") ?? nil)
+            default: v = .string(value(f.key))
+            }
+            out[f.group, default: [:]][name] = v
+        }
+        return out
+    }
+}
+
+public enum SettingValue: Encodable, Sendable, Equatable {
+    case string(String?)
+    case int(Int?)
+    case bool(Bool)
+    case secret(set: Bool)
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .int(let i): try c.encode(i)
+        case .bool(let b): try c.encode(b)
+        case .secret(let set): try c.encode(["set": set])
+        }
+    }
+}
