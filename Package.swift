@@ -116,6 +116,6 @@ let package = Package(
         ),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Store"], swiftSettings: swiftSettings),
         .testTarget(name: "L10nTests", dependencies: ["L10n"], swiftSettings: swiftSettings),
-        .testTarget(name: "lightmeterTests", dependencies: ["lightmeter"], swiftSettings: swiftSettings),
+        .testTarget(name: "lightmeterTests", dependencies: ["lightmeter", "Auth", "Store"], swiftSettings: swiftSettings),
     ]
 )

@@ -117,7 +117,7 @@ public struct Accounts: Sendable {
     public func login(email: String, password: String) async throws -> LoginResult {
         let t = now()
         guard let user = try db.user(email: email.trimmingCharacters(in: .whitespaces)) else {
-            _ = await verify(password, hash: Self.dummyHash)
+            _ = await verify(password, hash: await dummyHash())
             return .invalid
         }
         if user.lockedUntil > t { return .delayed(retryAfter: user.lockedUntil - t) }
@@ -207,7 +207,14 @@ public struct Accounts: Sendable {
 
     // MARK: bcrypt, off the event loops
 
-    static let dummyHash = Bcrypt.hash("not a password of anybody", cost: 12)
+    /// A hash of the policy's cost, for unknown addresses to take as long as known ones.
+    func dummyHash() async -> String {
+        let cost = policy.bcryptCost
+        if let h = DummyHashes.shared.get(cost) { return h }
+        let h = await offload { Bcrypt.hash("not a password of anybody", cost: cost) }
+        DummyHashes.shared.set(cost, h)
+        return h
+    }
 
     func hashPassword(_ password: String) async -> String {
         let cost = policy.bcryptCost
@@ -223,4 +230,12 @@ public struct Accounts: Sendable {
             DispatchQueue.global().async { c.resume(returning: work()) }
         }
     }
+}
+
+final class DummyHashes: @unchecked Sendable {
+    static let shared = DummyHashes()
+    private let lock = NSLock()
+    private var hashes: [UInt8: String] = [:]
+    func get(_ cost: UInt8) -> String? { lock.withLock { hashes[cost] } }
+    func set(_ cost: UInt8, _ h: String) { lock.withLock { hashes[cost] = h } }
 }

@@ -96,7 +96,9 @@ public final class Importer: @unchecked Sendable {
         var firstError: (any Error)? = nil
         let reader = LogFileReader(path: path)
         var st = stat()
-        if (path == "-" ? fstat(0, &st) : stat(path, &st)) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+        let statOK = (path == "-" ? fstat(0, &st) : stat(path, &st)) == 0
+        let isRegular = statOK && (st.st_mode & S_IFMT) == S_IFREG
+        if isRegular {
             let total = Int64(st.st_size) - (path == "-" ? Int64(lseek(0, 0, SEEK_CUR)) : 0)
             progress.update { $0.bytesTotal += max(0, total); $0.filesTotal += 1 }
         }
@@ -107,9 +109,27 @@ public final class Importer: @unchecked Sendable {
         var years = self.years
         defer { self.years = years }
         let read: ReadSummary
+        var lastLineHash: Int64 = 0
+        // A pipe or a terminal may pause for a long time (tail -F | lightmeter -stdin): what was read
+        // is written when input pauses, and a stop request is honoured even while nothing comes.
+        let idle: (() throws -> Void)? = isRegular ? nil : {
+            if pendingLines > 0 {
+                checkpoint.lastHash = lastLineHash
+                do {
+                    summary.rejections += try self.flush(&tracker, checkpoint)
+                } catch {
+                    firstError = firstError ?? error
+                    throw ImportInterrupted()
+                }
+                pendingLines = 0
+                lastFlush = monotonicSeconds()
+            }
+            if self.shouldStop() { throw ImportInterrupted() }
+        }
         do {
-            read = try reader.forEachLine { line, truncated in
+            read = try reader.forEachLine(idle: idle) { line, truncated in
             summary.lines += 1
+            if !isRegular { lastLineHash = fnv1a(line) }
             if truncated { summary.truncatedLines += 1 }
             var decoded: [UInt8]? = nil
             if format == .logstash { decoded = Logstash.line(from: line) }

@@ -53,8 +53,11 @@ public struct LogFileReader {
 
     /// Calls `body` for every line. Throws only when the file cannot be opened or read at all;
     /// damage inside an archive is reported in the summary after the lines before it.
-    public func forEachLine(_ body: (UnsafeBufferPointer<UInt8>, _ truncated: Bool) throws -> Void) throws -> ReadSummary {
+    /// `idle`, for pipes and terminals: called each half second that no input arrives (to write what
+    /// was read, or to stop by throwing).
+    public func forEachLine(idle: (() throws -> Void)? = nil, _ body: (UnsafeBufferPointer<UInt8>, _ truncated: Bool) throws -> Void) throws -> ReadSummary {
         let cursor = try LogFileCursor(path: path, maxLineLength: maxLineLength, chunkSize: chunkSize)
+        cursor.onIdle = idle
         var summary = ReadSummary()
         while let (line, cut) = try cursor.nextLine() {
             summary.lines += 1

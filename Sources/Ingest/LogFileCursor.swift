@@ -19,6 +19,8 @@ public final class LogFileCursor {
     public let maxLineLength: Int
 
     private var fd: Int32
+    /// Called when no input has come for half a second (pipes, terminals, sockets); may throw to stop.
+    public var onIdle: (() throws -> Void)?
     private var decoder: (any ChunkDecoder)?
     private var pending: [UInt8] = []
     private var pos = 0
@@ -121,6 +123,12 @@ public final class LogFileCursor {
             pos = 0
         }
         while true {
+            if let idle = onIdle {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let r = poll(&p, 1, 500)
+                if r == 0 { try idle(); continue }
+                if r < 0 && errno == EINTR { continue }
+            }
             let n = read(fd, chunk.baseAddress, chunk.count)
             if n < 0 {
                 if errno == EINTR { continue }

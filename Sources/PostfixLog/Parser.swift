@@ -151,11 +151,25 @@ extension Parser {
         return Peer(host: Span(from: start, to: open), ip: ip, port: port)
     }
 
-    /// `<address>` or a bare address up to `,`/space. Returns the address without brackets.
+    /// `<address>` or a bare address up to `,`/space. Returns the address without brackets. A quoted
+    /// local part may hold `<` and `>` (`<"<b>x"@example.com>`): the address ends at the first `>`
+    /// followed by `,`, a space, `;`, `: ` or the end of the line.
     @inline(__always)
     func address(_ c: inout Cursor) -> Span {
         if c.skip(byte: UInt8(ascii: "<")) {
-            if let s = c.take(until: UInt8(ascii: ">")) { return s }
+            let start = c.pos
+            var i = start
+            while i < c.end {
+                if c.base[i] == UInt8(ascii: ">") {
+                    let next = i + 1 < c.end ? c.base[i + 1] : UInt8(ascii: ",")
+                    let colonSpace = next == UInt8(ascii: ":") && (i + 2 >= c.end || c.base[i + 2] == UInt8(ascii: " "))
+                    if next == UInt8(ascii: ",") || next == UInt8(ascii: " ") || next == UInt8(ascii: ";") || colonSpace {
+                        c.pos = i + 1
+                        return Span(from: start, to: i)
+                    }
+                }
+                i += 1
+            }
             return c.takeRest()
         }
         let start = c.pos

@@ -49,7 +49,7 @@ public struct WebDependencies: Sendable {
 /// The routes that answer without a session. Every other route is private: the tests check each
 /// registered route against this list.
 public enum PublicRoutes {
-    public static let list: Set<String> = ["GET /healthz", "GET /login", "POST /login", "GET /register", "POST /register", "GET /static/:name"]
+    public static let list: Set<String> = ["GET /healthz", "GET /login", "POST /login", "GET /register", "POST /register", "GET /static/{name}"]
 }
 
 /// The routes, with their middleware.

@@ -22,6 +22,17 @@ import Testing
         #expect(d.queuedAs == nil)
     }
 
+    @Test func addressesWithAngleBracketsInAQuotedLocalPart() {
+        let p = Parsed("Nov 25 10:00:01 mx postfix/smtp[4]: 4AB12C0001: to=<victim+<img src=x onerror=alert(2)>@example.com>, relay=mx.example.com[198.51.100.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)")
+        guard case .delivery(let d) = p.payload else { Issue.record("not a delivery: \(p.kind)"); return }
+        #expect(p.s(d.to) == "victim+<img src=x onerror=alert(2)>@example.com")
+        #expect(p.s(d.relay.host) == "mx.example.com")
+        let q = Parsed("Nov 25 10:00:00 mx postfix/qmgr[3]: 4AB12C0001: from=<\"<script>alert(1)</script>\"@evil.example>, size=300, nrcpt=1 (queue active)")
+        guard case .queueActive(let a) = q.payload else { Issue.record("not qmgr's from=: \(q.kind)"); return }
+        #expect(q.s(a.from) == "\"<script>alert(1)</script>\"@evil.example")
+        #expect(a.size == 300)
+    }
+
     @Test func contentFilterHopAmavisForm() {
         let p = Parsed("Jun  3 10:40:57 mail postfix/smtp[9710]: 4AA091855DA0: to=<invalid.email@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.23, delays=0.15/0/0/0.08, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 776E41855DB2)")
         guard case .delivery(let d) = p.payload else { Issue.record("not a delivery"); return }

@@ -73,7 +73,7 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// A plain HTTP GET over a socket on loopback (no proxy), the whole response as text.
-func httpGet(port: Int, path: String) throws -> String {
+func httpGet(port: Int, path: String, headers: [String: String] = [:]) throws -> String {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
@@ -82,7 +82,8 @@ func httpGet(port: Int, path: String) throws -> String {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     guard rc == 0 else { throw CLIError("cannot connect to port \(port)") }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+    let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(extra)Connection: close\r\n\r\n".utf8)
     _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
     var out: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 4096)

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// `tail -F mail.log | lightmeter -stdin`: lines that arrive are written while input pauses, and the
+/// server stops on SIGTERM even though standard input stays open.
+@Suite struct LiveStdinTests {
+    @Test func pausesFlushAndSIGTERMStopsAnOpenStdin() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = ["-workspace", dir + "/ws", "-stdin", "-listen", "127.0.0.1:0", "-log_starting_year", "2021"]
+        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LIGHTMETER_") }
+        let err = Pipe(), inp = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = inp
+        try p.run()
+        _ = try listeningPort(err)
+        let lines = ExportReportCLITests.log.split(separator: "\n").prefix(5).joined(separator: "\n") + "\n"
+        try inp.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
+        // Nothing more comes; within a few seconds what came is in the database.
+        var rows: [String] = []
+        for _ in 0..<40 where rows.isEmpty {
+            Thread.sleep(forTimeInterval: 0.25)
+            rows = try exportSorted(dir + "/ws")
+        }
+        #expect(rows.count == 1)
+        #expect(rows.first?.contains("alice@mx.example") == true)
+        let started = Date()
+        p.terminate()
+        p.waitUntilExit()
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(p.terminationStatus == 0)
+    }
+}
