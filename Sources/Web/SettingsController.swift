@@ -73,7 +73,8 @@ struct SettingsController {
             "label": l.t(f.label), "help": l.t(f.help), "value": submitted ?? stored,
             "placeholder": f.defaultValue, "isBool": false, "isChoice": false, "isSecret": false, "isInput": false,
         ]
-        if let error { v["error"] = l.t(error) }
+        // Always set: a key missing here would be looked up in the page around (its own "error").
+        v["fieldError"] = error.map { l.t($0) } ?? false
         switch f.kind {
         case .bool:
             v["isBool"] = true

@@ -78,7 +78,7 @@ struct Server {
                         throw error
                     }
                     if Date().timeIntervalSince(lastRetention) > 3600 {
-                        try db.applyRetention(days: config.dataRetentionDays)
+                        try db.applyRetention(days: retentionDays(db))
                         lastRetention = Date()
                     }
                 }
@@ -98,9 +98,10 @@ struct Server {
             })
             print("lightmeter: \(summary.description)")
         }
-        let deleted = try db.applyRetention(days: config.dataRetentionDays)
+        let days = retentionDays(db)
+        let deleted = try db.applyRetention(days: days)
         if deleted > 0 {
-            print("lightmeter: retention of \(config.dataRetentionDays) days: deleted \(deleted) old messages and rejections")
+            print("lightmeter: retention of \(days) days: deleted \(deleted) old messages and rejections")
         }
         // Standard input has ended: nothing more to read, but the web server goes on.
         if !config.importOnly && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
@@ -109,6 +110,11 @@ struct Server {
                 usleep(500_000)
             }
         }
+    }
+
+    /// -data_retention_days when given, else the setting, else 90.
+    func retentionDays(_ db: AppDatabase) -> Int {
+        config.dataRetentionDays ?? (try? db.setting("general.data_retention_days")).flatMap { $0.flatMap { Int($0) } } ?? 90
     }
 
     /// Says clearly when a watched directory has no live log file, and what it has instead.

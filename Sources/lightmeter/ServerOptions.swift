@@ -45,7 +45,7 @@ struct ServerOptions: ParsableArguments {
     var logStartingYear: Int?
 
     @Option(name: .customLong("data_retention_days", withSingleDash: true),
-            help: "Delete tracked data older than this many days (env: LIGHTMETER_DATA_RETENTION_DAYS; default 90).")
+            help: "Delete tracked data older than this many days (env: LIGHTMETER_DATA_RETENTION_DAYS; default: the Settings page's value, else 90).")
     var dataRetentionDays: Int?
 
     @Option(name: .customLong("listen", withSingleDash: true),
@@ -165,7 +165,8 @@ struct Configuration: Sendable {
     var verbose = false
     var logFormat = LogFormat.default
     var logStartingYear: Int? = nil
-    var dataRetentionDays = 90
+    /// Given by flag or environment; else the Settings page's value, else 90.
+    var dataRetentionDays: Int? = nil
     var allowMultipleUsers = false
     var noProxy = false
     var trustedProxies: [CIDR] = []
