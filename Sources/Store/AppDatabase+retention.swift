@@ -29,6 +29,9 @@ extension AppDatabase {
                     """, arguments: [cutoff, cutoff, batch])
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map(String.init).joined(separator: ",")
+                var rollup = Rollup()
+                try rollup.subtractStored(list: list, db)
+                try rollup.apply(db)
                 try db.execute(sql: "DELETE FROM raw_refs WHERE message_id IN (\(list))")
                 try db.execute(sql: "DELETE FROM deliveries WHERE message_id IN (\(list))")
                 try db.execute(sql: "DELETE FROM messages WHERE id IN (\(list))")
@@ -45,10 +48,13 @@ extension AppDatabase {
         }
         while true {
             let n = try writer.write { db -> Int in
-                try db.execute(sql: """
-                    DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE time < ? LIMIT ?)
-                    """, arguments: [cutoff, batch])
-                return db.changesCount
+                let rows = try Row.fetchAll(db, sql: "SELECT id, time FROM rejections WHERE time < ? LIMIT ?", arguments: [cutoff, batch])
+                guard !rows.isEmpty else { return 0 }
+                var rollup = Rollup()
+                for r in rows { rollup.rejection(time: r[1], -1) }
+                try rollup.apply(db)
+                try db.execute(sql: "DELETE FROM rejections WHERE id IN (\(rows.map { String($0[0] as Int64) }.joined(separator: ",")))")
+                return rows.count
             }
             total += n
             if n < batch { break }

@@ -77,7 +77,9 @@ extension AppDatabase {
 
     static func save(_ out: TrackerOutput, raw: RawBlock, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping,
                      _ db: Database) throws {
+        var rollup = Rollup()
         for (child, parent) in out.merged {
+            try rollup.subtractStored(child, db)
             try db.cachedStatement(sql: "UPDATE raw_refs SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
             try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [child])
         }
@@ -105,6 +107,7 @@ extension AppDatabase {
         var msg = RawStatement(upsertMessage)
         var del = RawStatement(upsertDelivery)
         for m in out.messages {
+            if m.persisted { try rollup.subtractStored(m.id, db) }
             msg.bind(m.id)
             msg.bind(m.host)
             msg.bind(m.firstQueueID)
@@ -127,6 +130,10 @@ extension AppDatabase {
                                                    hops: m.hops, notified: m.notified).encoded)
             try msg.run(db)
             for (i, r) in m.recipients.enumerated() {
+                let direction = m.direction(of: r).rawValue
+                let domain = domains.domain(of: r.recipient)
+                rollup.count(firstSeen: m.firstSeen, origin: m.origin.rawValue, status: r.outcome.rawValue, direction: direction,
+                             domain: domain, returned: r.returned, 1)
                 del.bind(m.id)
                 del.bind(i)
                 del.bind(r.recipient)
@@ -140,8 +147,8 @@ extension AppDatabase {
                 del.bind(r.relay)
                 del.bind(r.reason)
                 del.bind(r.agent)
-                del.bind(m.direction(of: r).rawValue)
-                del.bind(domains.domain(of: r.recipient))
+                del.bind(direction)
+                del.bind(domain)
                 del.bind(AttemptLog.encode(r.log))
                 try del.run(db)
             }
@@ -169,6 +176,7 @@ extension AppDatabase {
             """)
         var rej = RawStatement(insertRejection)
         for r in out.rejections {
+            rollup.rejection(time: r.time)
             rej.bind(r.time)
             rej.bind(r.host)
             rej.bind(r.queueID)
@@ -184,6 +192,7 @@ extension AppDatabase {
             rej.bind(r.line)
             try rej.run(db)
         }
+        try rollup.apply(db)
         for c in checkpoints {
             try db.cachedStatement(sql: """
                 INSERT INTO checkpoints (source, lines, offset, last_time, last_hash, same_time_lines, identity, complete, updated_at)

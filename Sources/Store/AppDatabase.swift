@@ -174,6 +174,9 @@ public struct AppDatabase: Sendable {
                 t.column("value", .text).notNull()
             }
         }
+        m.registerMigration("v3: rollups for the dashboard") { db in
+            try Rollup.migrate(db)
+        }
         return m
     }
 }

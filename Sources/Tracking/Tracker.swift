@@ -64,7 +64,8 @@ public struct Tracker: Sendable {
     /// Restores the live messages saved by a previous run.
     public init(restoring messages: [MessageState], nextID: Int64) {
         self.nextID = nextID
-        for m in messages where !m.complete {
+        for var m in messages where !m.complete {
+            m.persisted = true
             live[m.id] = m
             let h = hostID(m.host)
             for q in m.liveQueues { byQueue[QueueKey(host: h, string: q)] = m.id }
@@ -79,7 +80,10 @@ public struct Tracker: Sendable {
     /// Everything produced since the last call.
     public mutating func drain() -> TrackerOutput {
         for id in dirty {
-            if let m = live[id] { output.messages.append(m) }
+            if let m = live[id] {
+                output.messages.append(m)
+                live[id]!.persisted = true
+            }
         }
         dirty.removeAll(keepingCapacity: true)
         for id in completed {

@@ -136,6 +136,8 @@ public struct MessageState: Sendable, Codable {
     public var hops: [Attempt] = []
     /// Rejections logged with this message's queue id (a refused recipient, a milter).
     public var rejected: Bool = false
+    /// Saved before: the store takes back what it counted for it then, before counting it anew.
+    public var persisted: Bool = false
 
     public init(id: Int64, host: String, queueID: String, time: Int64) {
         self.id = id

@@ -10,8 +10,10 @@ public struct Pages: Sendable {
     let library: MustacheLibrary
     let statics: [String: (type: String, data: ByteBuffer)]
     let version: String
+    /// Chart.js from Debian's libjs-chart.js (or `-assets_dir`), when it is there.
+    let chartJS: ByteBuffer?
 
-    public init(version: String) async throws {
+    public init(version: String, assetsDir: String = "/usr/share/javascript") async throws {
         let root = Bundle.module.resourceURL!
         library = try await MustacheLibrary(directory: root.appendingPathComponent("Templates").path)
         var statics: [String: (String, ByteBuffer)] = [:]
@@ -23,6 +25,14 @@ public struct Pages: Sendable {
         }
         self.statics = statics
         self.version = version
+        var chart: ByteBuffer?
+        for name in ["chart.umd.min.js", "chart.umd.js", "chart.min.js", "Chart.min.js", "chart.js"] {
+            if let d = FileManager.default.contents(atPath: assetsDir + "/chart.js/" + name) {
+                chart = ByteBuffer(bytes: d)
+                break
+            }
+        }
+        chartJS = chart
     }
 
     /// Renders `template` with `values` and what every page has (base path, CSRF token, language, the

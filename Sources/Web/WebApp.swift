@@ -13,13 +13,17 @@ public struct WebConfiguration: Sendable {
     public var version: String
     public var proxy: ProxyPolicy
     public var policy: AccountPolicy
+    /// Where Debian's web libraries are (`-assets_dir`): Chart.js in `chart.js/`.
+    public var assetsDir: String
 
-    public init(host: String, port: Int, version: String, proxy: ProxyPolicy = ProxyPolicy(), policy: AccountPolicy = AccountPolicy()) {
+    public init(host: String, port: Int, version: String, proxy: ProxyPolicy = ProxyPolicy(), policy: AccountPolicy = AccountPolicy(),
+                assetsDir: String = "/usr/share/javascript") {
         self.host = host
         self.port = port
         self.version = version
         self.proxy = proxy
         self.policy = policy
+        self.assetsDir = assetsDir
     }
 }
 
@@ -41,7 +45,7 @@ public struct WebDependencies: Sendable {
         self.accounts = Accounts(db: db, policy: config.policy, now: now)
         self.translations = translations
         self.settings = try SettingsStore(db: db, languages: translations.languages)
-        self.pages = try await Pages(version: config.version)
+        self.pages = try await Pages(version: config.version, assetsDir: config.assetsDir)
         self.authLimiter = RateLimiter(limit: 20, window: 300)
     }
 }
@@ -74,7 +78,13 @@ public func buildRouter(_ deps: WebDependencies, proxy: ProxyPolicy, version: St
     let priv = router.group().add(middleware: RequireLoginMiddleware(accounts: deps.accounts))
     auth.addPrivateRoutes(to: priv, limiter: deps.authLimiter)
     HealthController(health: deps.health, version: version).addPrivateRoutes(to: priv)
-    HomeController(db: deps.db, progress: deps.health.progress, pages: deps.pages).addRoutes(to: priv)
+    DashboardController(db: deps.db, progress: deps.health.progress, pages: deps.pages, chartAvailable: deps.pages.chartJS != nil).addRoutes(to: priv)
+    priv.get("/vendor/chart.js") { _, _ -> Response in
+        guard let js = deps.pages.chartJS else { throw HTTPError(.notFound, message: "Chart.js is not installed: apt install libjs-chart.js") }
+        return Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "private, max-age=86400"],
+                        body: .init(byteBuffer: js))
+    }
+    APIDocController(pages: deps.pages).addRoutes(to: priv)
     SettingsController(accounts: deps.accounts, settings: deps.settings, translations: deps.translations, pages: deps.pages).addRoutes(to: priv)
     return router
 }

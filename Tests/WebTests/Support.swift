@@ -16,13 +16,14 @@ struct TestWeb: @unchecked Sendable {
     let router: Router<AppRequestContext>
     let health: IngestHealth
 
-    init(proxy: ProxyPolicy = ProxyPolicy(), multiple: Bool = false, db: AppDatabase? = nil) async throws {
+    init(proxy: ProxyPolicy = ProxyPolicy(), multiple: Bool = false, db: AppDatabase? = nil,
+         assetsDir: String = "/usr/share/javascript") async throws {
         self.db = try db ?? AppDatabase.inMemory()
         health = IngestHealth(progress: ImportProgress())
         var policy = AccountPolicy()
         policy.bcryptCost = 4
         policy.allowMultipleUsers = multiple
-        let config = WebConfiguration(host: "127.0.0.1", port: 0, version: "9.9.9", proxy: proxy, policy: policy)
+        let config = WebConfiguration(host: "127.0.0.1", port: 0, version: "9.9.9", proxy: proxy, policy: policy, assetsDir: assetsDir)
         deps = try await WebDependencies(db: self.db, health: health, config: config)
         router = buildRouter(deps, proxy: proxy, version: "9.9.9")
     }

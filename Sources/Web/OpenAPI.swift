@@ -1,0 +1,138 @@
+import Foundation
+import Hummingbird
+
+/// The REST API, described once: served as an OpenAPI 3 document at /api/openapi.json and as a
+/// readable page at /api. A test holds it to the registered routes.
+enum APIDoc {
+    struct Param {
+        var name: String
+        var location = "query"
+        var type = "string"
+        var description: String
+        var required = false
+    }
+
+    struct Endpoint {
+        var method: String
+        var path: String
+        var summary: String
+        var params: [Param] = []
+        var body: String? = nil
+        var response: String
+        var example: String
+        var isPublic = false
+    }
+
+    static let period: [Param] = [
+        .init(name: "from", description: "First day, YYYY-MM-DD (default: 6 days before `to`)."),
+        .init(name: "to", description: "Last day, YYYY-MM-DD, included (default: today)."),
+        .init(name: "tz", description: "IANA time zone of the days, e.g. Europe/Berlin (default: the server's)."),
+    ]
+
+    static let endpoints: [Endpoint] = [
+        .init(method: "GET", path: "/healthz", summary: "Whether ingestion is alive: 200, or 503 with the error. No authentication.",
+              response: "Health", example: #"{"status":"ok","ingestion":{"alive":true,"secondsSinceLastPass":0.4,"lines":120000,"filesDone":3,"filesTotal":3}}"#, isPublic: true),
+        .init(method: "GET", path: "/api/v0/appVersion", summary: "The version of Control Center.", response: "AppVersion", example: #"{"version":"0.1.0"}"#),
+        .init(method: "GET", path: "/api/v0/countByStatus", summary: "Outcomes per (message, recipient) of the messages first seen in the period, as the export counts them; `returned` counts recipients whose failure was reported to the sender; `rejected` counts rejections.",
+              params: period, response: "StatusCounts", example: #"{"bounced":15,"deferred":0,"expired":11,"rejected":7,"returned":23,"sent":62}"#),
+        .init(method: "GET", path: "/api/v0/deliveryStatus", summary: "The same split as a list, for charts.", params: period,
+              response: "StatusList", example: #"[{"status":"sent","value":62},{"status":"bounced","value":15}]"#),
+        .init(method: "GET", path: "/api/v0/topBusiestDomains", summary: "The 20 recipient domains (after domain mapping) with the most outbound deliveries.", params: period,
+              response: "DomainList", example: #"[{"domain":"gmail.com","value":1200},{"domain":"outlook.com","value":800}]"#),
+        .init(method: "GET", path: "/api/v0/topBouncedDomains", summary: "The 20 recipient domains with the most bounced outbound deliveries.", params: period,
+              response: "DomainList", example: #"[{"domain":"example.net","value":12}]"#),
+        .init(method: "GET", path: "/api/v0/topDeferredDomains", summary: "The 20 recipient domains with the most outbound deliveries still deferred.", params: period,
+              response: "DomainList", example: #"[{"domain":"example.org","value":3}]"#),
+        .init(method: "GET", path: "/api/v0/deliveriesOverTime", summary: "Counts per interval, per direction (outbound, inbound, local) and status.",
+              params: period + [.init(name: "granularity", description: "auto (hours up to 3 days, else days), hour (up to 31 days) or day.")],
+              response: "Series", example: #"{"granularity":"day","timezone":"UTC","times":[1764028800],"labels":["2025-11-25"],"series":[{"direction":"outbound","status":"sent","values":[62]}]}"#),
+        .init(method: "GET", path: "/api/v0/importProgress", summary: "The import under way: value 0-100, whether it is active, files and lines done.",
+              response: "ImportProgress", example: #"{"active":true,"filesDone":2,"filesTotal":5,"lines":1200000,"time":"2026-11-25T10:00:00Z","value":40}"#),
+        .init(method: "GET", path: "/api/v0/user", summary: "The signed-in account.", response: "User", example: #"{"email":"ada@example.org","id":1,"isAdmin":true,"name":"Ada"}"#),
+        .init(method: "GET", path: "/api/v0/tokens", summary: "Your API tokens (never their secrets).", response: "TokenList",
+              example: #"[{"createdAt":1764028800,"id":3,"lastUsedAt":null,"name":"backup","prefix":"lmt_Ab12Cd"}]"#),
+        .init(method: "POST", path: "/api/v0/tokens", summary: "Creates a token; its secret is in this answer only.", body: #"{"name":"backup"}"#,
+              response: "Token", example: #"{"createdAt":1764028800,"id":4,"name":"backup","prefix":"lmt_Xy98Zw","token":"lmt_Xy98Zw..."}"#),
+        .init(method: "DELETE", path: "/api/v0/tokens/{id}", summary: "Revokes one of your tokens: 204, or 404.",
+              params: [.init(name: "id", location: "path", type: "integer", description: "The token's id.", required: true)], response: "None", example: ""),
+        .init(method: "GET", path: "/api/v0/settings", summary: "The settings by group; secrets only say whether they are set.", response: "Settings",
+              example: #"{"detective":{"public_page":false},"general":{"data_retention_days":90,"language":null,"postfix_public_ip":null,"public_url":null},"notifications":{"slack_token":{"set":true}}}"#),
+        .init(method: "POST", path: "/api/v0/settings", summary: "Changes the settings given (administrators); null clears one. 422 with the problem of each field, saving nothing, when one is invalid.",
+              body: ##"{"general":{"data_retention_days":30},"notifications":{"slack_channel":"#mail"}}"##, response: "Settings", example: #"{"general":{"data_retention_days":30}}"#),
+    ]
+
+    /// The OpenAPI 3 document.
+    static var document: [String: Any] {
+        var paths: [String: [String: Any]] = [:]
+        for e in endpoints {
+            var op: [String: Any] = ["summary": e.summary, "operationId": e.method.lowercased() + e.path.split(separator: "/").last!.replacingOccurrences(of: "{id}", with: "ById").capitalized]
+            if !e.params.isEmpty {
+                op["parameters"] = e.params.map { p in
+                    ["name": p.name, "in": p.location, "required": p.required || p.location == "path", "description": p.description,
+                     "schema": ["type": p.type]] as [String: Any]
+                }
+            }
+            if let body = e.body {
+                op["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["type": "object"], "example": parse(body)]]]
+            }
+            var responses: [String: Any] = [:]
+            if e.example.isEmpty {
+                responses["204"] = ["description": "Done."]
+            } else {
+                let parsed = parse(e.example)
+                let schema: [String: Any] = ["type": parsed is [Any] ? "array" : "object"]
+                responses[e.method == "POST" && e.path.hasSuffix("tokens") ? "201" : "200"] =
+                    ["description": e.response, "content": ["application/json": ["schema": schema, "example": parsed]]]
+            }
+            if !e.isPublic {
+                responses["401"] = ["description": "No session and no valid token."]
+                if e.method != "GET" { responses["403"] = ["description": "A session without its CSRF token (X-CSRF-Token), or not allowed."] }
+            }
+            if !e.params.isEmpty { responses["400"] = ["description": "A parameter is not valid."] }
+            op["responses"] = responses
+            if e.isPublic { op["security"] = [[String: Any]]() }
+            paths[e.path, default: [:]][e.method.lowercased()] = op
+        }
+        return [
+            "openapi": "3.0.3",
+            "info": ["title": "Control Center API", "version": "v0",
+                     "description": "Mail-ops monitoring for Postfix. Authenticate with an API token (Authorization: Bearer TOKEN) or a session cookie with its CSRF token in X-CSRF-Token for changes."],
+            "servers": [["url": "/"]],
+            "security": [["bearerAuth": [String]()], ["cookieAuth": [String]()]],
+            "components": ["securitySchemes": [
+                "bearerAuth": ["type": "http", "scheme": "bearer"],
+                "cookieAuth": ["type": "apiKey", "in": "cookie", "name": "lm_session"],
+            ]],
+            "paths": paths,
+        ]
+    }
+
+    static func parse(_ s: String) -> Any {
+        (try? JSONSerialization.jsonObject(with: Data(s.utf8), options: [.fragmentsAllowed])) ?? s
+    }
+
+    static var json: ByteBuffer {
+        let data = (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return ByteBuffer(bytes: data)
+    }
+}
+
+struct APIDocController {
+    let pages: Pages
+
+    func addRoutes(to router: some RouterMethods<AppRequestContext>) {
+        let doc = APIDoc.json
+        router.get("/api/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: doc))
+        }
+        router.get("/api") { _, context in
+            let l = context.localizer
+            return pages.render("api", ["endpoints": APIDoc.endpoints.map { e -> [String: Any] in
+                ["method": e.method, "path": e.path, "summary": l.t(e.summary), "anchor": (e.method + e.path).replacingOccurrences(of: "/", with: "-"),
+                 "hasParams": !e.params.isEmpty,
+                 "params": e.params.map { ["name": $0.name, "in": $0.location, "description": l.t($0.description)] },
+                 "body": e.body ?? false, "example": e.example, "isPublic": e.isPublic]
+            }], context: context)
+        }
+    }
+}

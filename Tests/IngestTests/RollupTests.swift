@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import Ingest
+import Store
+import Testing
+import Tracking
+
+/// The dashboard's counts move with every write: deferrals that end, content-filter hops, retention.
+@Suite struct RollupTests {
+    /// The rollups as they should be, counted again from the deliveries.
+    static func recount(_ db: AppDatabase) throws -> (status: [String: Int], domain: [String: Int]) {
+        try db.reader.read { db in
+            var s: [String: Int] = [:], d: [String: Int] = [:]
+            for r in try Row.fetchAll(db, sql: """
+                SELECT m.first_seen / 900, d.direction, d.status, d.returned, d.domain FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE m.origin != 'notification'
+                """) {
+                let b: Int64 = r[0], dir: String = r[1], st: String = r[2], ret: Bool = r[3], dom: String = r[4]
+                s["\(b)/\(dir)/\(st)", default: 0] += 1
+                if ret { s["\(b)/\(dir)/returned", default: 0] += 1 }
+                if dir == "outbound" { d["\(b * 900 / 3600)/\(dom)/\(st)", default: 0] += 1 }
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT time / 900 FROM rejections") { s["\(r[0] as Int64)/inbound/rejected", default: 0] += 1 }
+            return (s, d)
+        }
+    }
+
+    static func stored(_ db: AppDatabase) throws -> (status: [String: Int], domain: [String: Int]) {
+        try db.reader.read { db in
+            var s: [String: Int] = [:], d: [String: Int] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT bucket, direction, status, n FROM rollup_status WHERE n != 0") {
+                s["\(r[0] as Int64)/\(r[1] as String)/\(r[2] as String)"] = r[3]
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT bucket, domain, status, n FROM rollup_domain WHERE n != 0") {
+                d["\(r[0] as Int64)/\(r[1] as String)/\(r[2] as String)"] = r[3]
+            }
+            return (s, d)
+        }
+    }
+
+    static func expectConsistent(_ db: AppDatabase, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let (a, b) = (try recount(db), try stored(db))
+        #expect(a.status == b.status, sourceLocation: sourceLocation)
+        #expect(a.domain == b.domain, sourceLocation: sourceLocation)
+    }
+
+    @Test func countsFollowDeferralsAcrossImportsAndRetention() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        _ = try importText(importLog, into: ws)
+        var db = try AppDatabase.open(workspace: ws)
+        try Self.expectConsistent(db)
+        let jan1 = Int64(1_577_836_800) // 2020-01-01
+        var c = try db.statusCounts(from: jan1, to: jan1 + 86400)
+        #expect(c == ["sent": 1, "bounced": 1, "deferred": 1, "expired": 0, "rejected": 1, "returned": 1])
+        // The deferred recipient is delivered later, in another import: it moves from deferred to sent.
+        _ = try importText("""
+            Jan  1 11:02:02 m postfix/smtp[5]: 5555EEEE55: to=<c@y.example>, relay=mx.y.example[198.51.100.3]:25, delay=3602, delays=0/3600/0/2, dsn=2.0.0, status=sent (250 ok)
+            Jan  1 11:02:02 m postfix/qmgr[3]: 5555EEEE55: removed
+            Jan  2 09:00:00 m postfix/smtpd[1]: 7777AAAA77: client=app[10.0.0.5]
+            Jan  2 09:00:00 m postfix/qmgr[3]: 7777AAAA77: from=<app@m.example>, size=100, nrcpt=1 (queue active)
+            Jan  2 09:00:01 m postfix/smtp[4]: 7777AAAA77: to=<z@y.example>, relay=mx.y.example[198.51.100.3]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+            Jan  2 09:00:01 m postfix/qmgr[3]: 7777AAAA77: removed
+
+            """, into: ws)
+        db = try AppDatabase.open(workspace: ws)
+        try Self.expectConsistent(db)
+        c = try db.statusCounts(from: jan1, to: jan1 + 86400)
+        #expect(c == ["sent": 2, "bounced": 1, "deferred": 0, "expired": 0, "rejected": 1, "returned": 1])
+        #expect(try db.statusCounts(from: jan1, to: jan1 + 2 * 86400)["sent"] == 3)
+        let top = try db.topDomains(from: jan1, to: jan1 + 2 * 86400, status: nil)
+        #expect(top.map(\.domain) == ["y.example", "x.example"] && top.map(\.count) == [2, 1])
+        #expect(try db.topDomains(from: jan1, to: jan1 + 2 * 86400, status: "bounced").map(\.domain) == ["x.example"])
+        #expect(try db.topDomains(from: jan1, to: jan1 + 2 * 86400, status: "deferred").isEmpty)
+        // Retention takes the first day's messages and their counts away.
+        try db.deleteOlderThan(jan1 + 86400)
+        try Self.expectConsistent(db)
+        #expect(try db.statusCounts(from: jan1, to: jan1 + 86400) == ["sent": 0, "bounced": 0, "deferred": 0, "expired": 0, "rejected": 0, "returned": 0])
+        #expect(try db.statusCounts(from: jan1 + 86400, to: jan1 + 2 * 86400)["sent"] == 1)
+    }
+
+    @Test func generatedLogsCountTheSameWhateverTheBatches() throws {
+        guard let gen = GeneratorPath.path else { return }
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let log = ws + "/gen.log"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", gen, "--lines", "40000", "--seed", "5", "--out", log]
+        try p.run()
+        p.waitUntilExit()
+        let db = try AppDatabase.open(workspace: ws + "/ws")
+        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+        importer.batchLines = 1500 // many batches: messages cross them, are saved live, then again
+        _ = try importer.importStream(path: log, source: "gen")
+        try Self.expectConsistent(db)
+    }
+}
+
+enum GeneratorPath {
+    static var path: String? {
+        var dir = #filePath
+        for _ in 0..<3 { dir = String(dir[..<dir.lastIndex(of: "/")!]) }
+        let p = String(dir[..<dir.lastIndex(of: "/")!]) + "/shared/tools/gen-postfix-log"
+        return FileManager.default.fileExists(atPath: p) ? p : nil
+    }
+}
