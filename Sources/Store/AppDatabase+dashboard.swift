@@ -8,10 +8,13 @@ extension AppDatabase {
     public func statusCounts(from: Int64, to: Int64) throws -> [String: Int] {
         try reader.read { db in
             var out = Dictionary(uniqueKeysWithValues: Self.dashboardStatuses.map { ($0, 0) })
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT status, SUM(n) FROM rollup_status WHERE bucket >= ? AND bucket < ? GROUP BY status
-                """, arguments: [from / Rollup.statusBucket, (to + Rollup.statusBucket - 1) / Rollup.statusBucket])
-            while let r = try rows.next() { out[r[0], default: 0] += r[1] as Int }
+            let statement = try db.cachedStatement(sql: """
+                SELECT status, SUM(n) FROM rollup_status WHERE size = ? AND bucket >= ? AND bucket < ? GROUP BY status
+                """)
+            for p in Rollup.pieces(from, to, sizes: Rollup.statusSizes) {
+                let rows = try Row.fetchCursor(statement, arguments: [p.size, p.from, p.to])
+                while let r = try rows.next() { out[r[0], default: 0] += r[1] as Int }
+            }
             return out
         }
     }
@@ -31,7 +34,7 @@ extension AppDatabase {
             let off = ((offset % 3600) + 3600) % 3600
             return try Row.fetchAll(db, sql: """
                 SELECT (bucket * 900 - ?) / 3600, direction, status, SUM(n) FROM rollup_status
-                WHERE bucket >= ? AND bucket < ? GROUP BY 1, 2, 3 ORDER BY 1
+                WHERE size = 900 AND bucket >= ? AND bucket < ? GROUP BY 1, 2, 3 ORDER BY 1
                 """, arguments: [off, from / Rollup.statusBucket, (to + Rollup.statusBucket - 1) / Rollup.statusBucket]).map {
                 HourCount(hour: ($0[0] as Int64) * 3600 + off, direction: $0[1], status: $0[2], count: $0[3])
             }
@@ -42,22 +45,21 @@ extension AppDatabase {
     /// (every status when nil), first seen in [from, to) (to the hour).
     public func topDomains(from: Int64, to: Int64, status: String?, limit: Int = 20) throws -> [(domain: String, count: Int)] {
         try reader.read { db in
-            let lo = from / Rollup.domainBucket, hi = (to + Rollup.domainBucket - 1) / Rollup.domainBucket
-            let sql: String
-            var args: StatementArguments = [lo, hi]
+            let lo = from / Rollup.domainBucket * Rollup.domainBucket
+            let hi = (to + Rollup.domainBucket - 1) / Rollup.domainBucket * Rollup.domainBucket
+            let pieces = Rollup.pieces(lo, hi, sizes: Rollup.domainSizes)
+            guard !pieces.isEmpty else { return [] }
+            // One query: each piece is a range of the primary key.
+            var sql = "SELECT domain, SUM(n) AS total FROM rollup_domain WHERE ("
+            sql += pieces.map { "(size = \($0.size) AND bucket >= \($0.from) AND bucket < \($0.to))" }.joined(separator: " OR ")
+            sql += ")"
+            var args: StatementArguments = []
             if let status {
-                sql = """
-                    SELECT domain, SUM(n) AS total FROM rollup_domain WHERE bucket >= ? AND bucket < ? AND status = ?
-                    GROUP BY domain HAVING total > 0 ORDER BY total DESC, domain LIMIT ?
-                    """
-                args += [status, limit]
-            } else {
-                sql = """
-                    SELECT domain, SUM(n) AS total FROM rollup_domain WHERE bucket >= ? AND bucket < ?
-                    GROUP BY domain HAVING total > 0 ORDER BY total DESC, domain LIMIT ?
-                    """
-                args += [limit]
+                sql += " AND status = ?"
+                args += [status]
             }
+            sql += " GROUP BY domain HAVING total > 0 ORDER BY total DESC, domain LIMIT ?"
+            args += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: args).map { ($0[0], $0[1]) }
         }
     }

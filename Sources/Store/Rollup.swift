@@ -1,17 +1,21 @@
 import GRDB
 import Tracking
 
-/// Counts kept beside the deliveries so that the dashboard never scans them: per quarter hour of the
-/// messages' first appearance, direction and status (`returned` and `rejected` too), and per hour,
-/// recipient domain and status for outbound deliveries. Counted like the export: notifications the
-/// server generated are not messages. Every write moves the counts by what changed: what a message
-/// counted when it was saved before is taken back first.
+/// Counts kept beside the deliveries so that the dashboard never scans them: per interval of the
+/// messages' first appearance, direction and status (`returned` and `rejected` too), and per interval,
+/// recipient domain and status for outbound deliveries. Each is kept at several interval sizes (a
+/// quarter hour and a day for statuses; an hour, a day and a week for domains) so that a long period
+/// sums few rows: whole weeks, then whole days, then the hours at its edges. Counted like the export:
+/// notifications the server generated are not messages. Every write moves the counts by what changed:
+/// what a message counted when it was saved before is taken back first.
 struct Rollup {
     static let statusBucket: Int64 = 900
     static let domainBucket: Int64 = 3600
+    static let statusSizes: [Int64] = [900, 86400]
+    static let domainSizes: [Int64] = [3600, 86400, 604_800]
 
-    struct StatusKey: Hashable { var bucket: Int64; var direction: String; var status: String }
-    struct DomainKey: Hashable { var bucket: Int64; var domain: String; var status: String }
+    struct StatusKey: Hashable { var size: Int64; var bucket: Int64; var direction: String; var status: String }
+    struct DomainKey: Hashable { var size: Int64; var bucket: Int64; var domain: String; var status: String }
 
     var status: [StatusKey: Int] = [:]
     var domain: [DomainKey: Int] = [:]
@@ -19,16 +23,34 @@ struct Rollup {
     mutating func count(firstSeen: Int64, origin: String, status s: String, direction: String, domain d: String,
                         returned: Bool, _ sign: Int) {
         guard origin != Origin.notification.rawValue else { return }
-        let b = firstSeen / Self.statusBucket
-        status[StatusKey(bucket: b, direction: direction, status: s), default: 0] += sign
-        if returned { status[StatusKey(bucket: b, direction: direction, status: "returned"), default: 0] += sign }
+        for size in Self.statusSizes {
+            let b = firstSeen / size
+            status[StatusKey(size: size, bucket: b, direction: direction, status: s), default: 0] += sign
+            if returned { status[StatusKey(size: size, bucket: b, direction: direction, status: "returned"), default: 0] += sign }
+        }
         if direction == Direction.outbound.rawValue {
-            domain[DomainKey(bucket: firstSeen / Self.domainBucket, domain: d, status: s), default: 0] += sign
+            for size in Self.domainSizes {
+                domain[DomainKey(size: size, bucket: firstSeen / size, domain: d, status: s), default: 0] += sign
+            }
         }
     }
 
     mutating func rejection(time: Int64, _ sign: Int = 1) {
-        status[StatusKey(bucket: time / Self.statusBucket, direction: Direction.inbound.rawValue, status: "rejected"), default: 0] += sign
+        for size in Self.statusSizes {
+            status[StatusKey(size: size, bucket: time / size, direction: Direction.inbound.rawValue, status: "rejected"), default: 0] += sign
+        }
+    }
+
+    /// [lo, hi) as aligned intervals, the largest first: (size, first bucket, end bucket).
+    static func pieces(_ lo: Int64, _ hi: Int64, sizes: [Int64]) -> [(size: Int64, from: Int64, to: Int64)] {
+        guard lo < hi, let size = sizes.last else { return [] }
+        let smaller = Array(sizes.dropLast())
+        let a = (lo + size - 1) / size, b = hi / size
+        if smaller.isEmpty || a >= b {
+            if smaller.isEmpty { return [(size, lo / size, (hi + size - 1) / size)] }
+            return pieces(lo, hi, sizes: smaller)
+        }
+        return pieces(lo, a * size, sizes: smaller) + [(size, a, b)] + pieces(b * size, hi, sizes: smaller)
     }
 
     /// Takes back what the stored rows of message `id` count.
@@ -56,38 +78,53 @@ struct Rollup {
     func apply(_ db: Database) throws {
         if !status.isEmpty {
             let st = try db.cachedStatement(sql: """
-                INSERT INTO rollup_status (bucket, direction, status, n) VALUES (?, ?, ?, ?)
-                ON CONFLICT(bucket, direction, status) DO UPDATE SET n = n + excluded.n
+                INSERT INTO rollup_status (size, bucket, direction, status, n) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(size, bucket, direction, status) DO UPDATE SET n = n + excluded.n
                 """)
-            for (k, n) in status where n != 0 { try st.execute(arguments: [k.bucket, k.direction, k.status, n]) }
+            for (k, n) in status where n != 0 { try st.execute(arguments: [k.size, k.bucket, k.direction, k.status, n]) }
         }
         if !domain.isEmpty {
             let st = try db.cachedStatement(sql: """
-                INSERT INTO rollup_domain (bucket, domain, status, n) VALUES (?, ?, ?, ?)
-                ON CONFLICT(bucket, domain, status) DO UPDATE SET n = n + excluded.n
+                INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(size, bucket, domain, status) DO UPDATE SET n = n + excluded.n
                 """)
-            for (k, n) in domain where n != 0 { try st.execute(arguments: [k.bucket, k.domain, k.status, n]) }
+            for (k, n) in domain where n != 0 { try st.execute(arguments: [k.size, k.bucket, k.domain, k.status, n]) }
         }
     }
 
     /// Creates the tables and counts what is stored already.
     static func migrate(_ db: Database) throws {
         try db.execute(sql: """
-            CREATE TABLE rollup_status (bucket INTEGER NOT NULL, direction TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
-                PRIMARY KEY (bucket, direction, status)) WITHOUT ROWID;
-            CREATE TABLE rollup_domain (bucket INTEGER NOT NULL, domain TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
-                PRIMARY KEY (bucket, domain, status)) WITHOUT ROWID;
-            INSERT INTO rollup_status (bucket, direction, status, n)
-                SELECT m.first_seen / 900, d.direction, d.status, COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE m.origin != 'notification' GROUP BY 1, 2, 3;
-            INSERT INTO rollup_status (bucket, direction, status, n)
-                SELECT m.first_seen / 900, d.direction, 'returned', COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE m.origin != 'notification' AND d.returned GROUP BY 1, 2;
-            INSERT INTO rollup_status (bucket, direction, status, n)
-                SELECT time / 900, 'inbound', 'rejected', COUNT(*) FROM rejections GROUP BY 1;
-            INSERT INTO rollup_domain (bucket, domain, status, n)
-                SELECT m.first_seen / 3600, d.domain, d.status, COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
-                WHERE m.origin != 'notification' AND d.direction = 'outbound' GROUP BY 1, 2, 3;
+            CREATE TABLE rollup_status (size INTEGER NOT NULL, bucket INTEGER NOT NULL, direction TEXT NOT NULL, status TEXT NOT NULL,
+                n INTEGER NOT NULL, PRIMARY KEY (size, bucket, direction, status)) WITHOUT ROWID;
+            CREATE TABLE rollup_domain (size INTEGER NOT NULL, bucket INTEGER NOT NULL, domain TEXT NOT NULL, status TEXT NOT NULL,
+                n INTEGER NOT NULL, PRIMARY KEY (size, bucket, domain, status)) WITHOUT ROWID;
             """)
+        let statusSQL = [
+            """
+            INSERT INTO rollup_status (size, bucket, direction, status, n)
+                SELECT ?1, m.first_seen / ?1, d.direction, d.status, COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE m.origin != 'notification' GROUP BY 2, 3, 4
+            """,
+            """
+            INSERT INTO rollup_status (size, bucket, direction, status, n)
+                SELECT ?1, m.first_seen / ?1, d.direction, 'returned', COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE m.origin != 'notification' AND d.returned GROUP BY 2, 3
+            """,
+            """
+            INSERT INTO rollup_status (size, bucket, direction, status, n)
+                SELECT ?1, time / ?1, 'inbound', 'rejected', COUNT(*) FROM rejections GROUP BY 2
+            """,
+        ]
+        for size in statusSizes {
+            for sql in statusSQL { try db.execute(sql: sql, arguments: [size]) }
+        }
+        for size in domainSizes {
+            try db.execute(sql: """
+                INSERT INTO rollup_domain (size, bucket, domain, status, n)
+                    SELECT ?1, m.first_seen / ?1, d.domain, d.status, COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
+                    WHERE m.origin != 'notification' AND d.direction = 'outbound' GROUP BY 2, 3, 4
+                """, arguments: [size])
+        }
     }
 }

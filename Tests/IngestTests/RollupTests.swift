@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Ingest
-import Store
+@testable import Store
 import Testing
 import Tracking
 
@@ -28,10 +28,10 @@ import Tracking
     static func stored(_ db: AppDatabase) throws -> (status: [String: Int], domain: [String: Int]) {
         try db.reader.read { db in
             var s: [String: Int] = [:], d: [String: Int] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT bucket, direction, status, n FROM rollup_status WHERE n != 0") {
+            for r in try Row.fetchAll(db, sql: "SELECT bucket, direction, status, n FROM rollup_status WHERE n != 0 AND size = 900") {
                 s["\(r[0] as Int64)/\(r[1] as String)/\(r[2] as String)"] = r[3]
             }
-            for r in try Row.fetchAll(db, sql: "SELECT bucket, domain, status, n FROM rollup_domain WHERE n != 0") {
+            for r in try Row.fetchAll(db, sql: "SELECT bucket, domain, status, n FROM rollup_domain WHERE n != 0 AND size = 3600") {
                 d["\(r[0] as Int64)/\(r[1] as String)/\(r[2] as String)"] = r[3]
             }
             return (s, d)
@@ -42,6 +42,32 @@ import Tracking
         let (a, b) = (try recount(db), try stored(db))
         #expect(a.status == b.status, sourceLocation: sourceLocation)
         #expect(a.domain == b.domain, sourceLocation: sourceLocation)
+        // The larger intervals hold the sums of the smaller ones.
+        try db.reader.read { db in
+            let s = try Row.fetchAll(db, sql: """
+                SELECT a.size, a.bucket, a.direction, a.status, a.n, (SELECT SUM(n) FROM rollup_status b WHERE b.size = 900
+                    AND b.bucket * 900 / a.size = a.bucket AND b.direction = a.direction AND b.status = a.status)
+                FROM rollup_status a WHERE a.size > 900 AND a.n != 0
+                """)
+            for r in s { #expect(r[4] as Int == r[5] as Int?, "\(r)", sourceLocation: sourceLocation) }
+            let d = try Row.fetchAll(db, sql: """
+                SELECT a.size, a.bucket, a.domain, a.status, a.n, (SELECT SUM(n) FROM rollup_domain b WHERE b.size = 3600
+                    AND b.bucket * 3600 / a.size = a.bucket AND b.domain = a.domain AND b.status = a.status)
+                FROM rollup_domain a WHERE a.size > 3600 AND a.n != 0
+                """)
+            for r in d { #expect(r[4] as Int == r[5] as Int?, "\(r)", sourceLocation: sourceLocation) }
+        }
+    }
+
+    @Test func periodsSplitIntoAlignedPieces() {
+        let week: Int64 = 604_800, day: Int64 = 86400
+        #expect(Rollup.pieces(0, 2 * week, sizes: [3600, day, week]).map { [$0.size, $0.from, $0.to] } == [[week, 0, 2]])
+        let p = Rollup.pieces(3600 * 5, 2 * week + day + 7200, sizes: [3600, day, week])
+        #expect(p.map { [$0.size, $0.from, $0.to] } == [[3600, 5, 24], [day, 1, 7], [week, 1, 2], [day, 14, 15], [3600, 360, 362]])
+        var covered: Int64 = 0
+        for x in p { covered += (x.to - x.from) * x.size }
+        #expect(covered == 2 * week + day + 7200 - 3600 * 5)
+        #expect(Rollup.pieces(900, 1800, sizes: [900, day]).map { [$0.size, $0.from, $0.to] } == [[900, 1, 2]])
     }
 
     @Test func countsFollowDeferralsAcrossImportsAndRetention() throws {
