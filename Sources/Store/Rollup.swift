@@ -88,7 +88,11 @@ struct Rollup {
                 INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(size, bucket, domain, status) DO UPDATE SET n = n + excluded.n
                 """)
-            for (k, n) in domain where n != 0 { try st.execute(arguments: [k.size, k.bucket, k.domain, k.status, n]) }
+            // In key order: the B-tree is walked once, not jumped around.
+            let keys = domain.filter { $0.value != 0 }.sorted {
+                ($0.key.size, $0.key.bucket, $0.key.domain, $0.key.status) < ($1.key.size, $1.key.bucket, $1.key.domain, $1.key.status)
+            }
+            for (k, n) in keys { try st.execute(arguments: [k.size, k.bucket, k.domain, k.status, n]) }
         }
     }
 

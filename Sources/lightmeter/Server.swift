@@ -32,7 +32,8 @@ struct Server {
         var policy = AccountPolicy()
         policy.allowMultipleUsers = config.allowMultipleUsers
         let webConfig = WebConfiguration(host: config.listenHost, port: config.listenPort, version: Lightmeter.version,
-                                         proxy: ProxyPolicy(trusted: config.trustedProxies, noProxy: config.noProxy), policy: policy)
+                                         proxy: ProxyPolicy(trusted: config.trustedProxies, noProxy: config.noProxy), policy: policy,
+                                         assetsDir: config.assetsDir)
         let deps = try await WebDependencies(db: db, health: health, config: webConfig)
         let web = buildApplication(webConfig, deps: deps, logger: logger,
                                    onServerRunning: { port in printError("lightmeter: listening on \(config.listenHost):\(port)") })

@@ -55,6 +55,10 @@ struct ServerOptions: ParsableArguments {
     @Flag(name: .customLong("verbose", withSingleDash: true), help: "Log more (env: LIGHTMETER_VERBOSE).")
     var verbose = false
 
+    @Option(name: .customLong("assets_dir", withSingleDash: true),
+            help: "Where Debian's web libraries are: Chart.js in chart.js/ (env: LIGHTMETER_ASSETS_DIR; default /usr/share/javascript, from libjs-chart.js).")
+    var assetsDir: String?
+
     @Flag(name: .customLong("allow_multiple_users", withSingleDash: true),
           help: "Let the administrator add more accounts on the Settings page (env: LIGHTMETER_ALLOW_MULTIPLE_USERS). There is never open self-registration.")
     var allowMultipleUsers = false
@@ -135,6 +139,7 @@ struct ServerOptions: ParsableArguments {
             guard d >= 1 else { throw ValidationError("-data_retention_days must be at least 1") }
             c.dataRetentionDays = d
         }
+        c.assetsDir = assetsDir ?? env.string("LIGHTMETER_ASSETS_DIR") ?? c.assetsDir
         c.allowMultipleUsers = allowMultipleUsers || env.bool("LIGHTMETER_ALLOW_MULTIPLE_USERS") == true
         c.noProxy = noProxy || env.bool("LIGHTMETER_I_KNOW_WHAT_I_AM_DOING_NOT_USING_A_REVERSE_PROXY") == true
         if let spec = trustedProxies ?? env.string("LIGHTMETER_TRUSTED_PROXIES") {
@@ -167,6 +172,7 @@ struct Configuration: Sendable {
     var logStartingYear: Int? = nil
     /// Given by flag or environment; else the Settings page's value, else 90.
     var dataRetentionDays: Int? = nil
+    var assetsDir = "/usr/share/javascript"
     var allowMultipleUsers = false
     var noProxy = false
     var trustedProxies: [CIDR] = []
