@@ -177,6 +177,11 @@ public struct AppDatabase: Sendable {
         m.registerMigration("v3: rollups for the dashboard") { db in
             try Rollup.migrate(db)
         }
+        m.registerMigration("v4: the detective finds aliases") { db in
+            try db.execute(sql: "CREATE INDEX deliveries_orig_recipient ON deliveries(orig_recipient) WHERE orig_recipient IS NOT NULL")
+            try db.execute(sql: "CREATE INDEX rejections_sender ON rejections(sender)")
+            try db.execute(sql: "CREATE INDEX rejections_recipient ON rejections(recipient)")
+        }
         return m
     }
 }

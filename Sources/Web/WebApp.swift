@@ -37,6 +37,8 @@ public struct WebDependencies: Sendable {
     public var pages: Pages
     /// Login, registration and logout: 20 per 5 minutes per client address.
     public var authLimiter: RateLimiter
+    /// Searches of the public detective page: 20 per 10 minutes per client address.
+    public var publicSearchLimiter: RateLimiter
 
     public init(db: AppDatabase, health: IngestHealth, config: WebConfiguration, translations: Translations = .shared,
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) async throws {
@@ -47,13 +49,14 @@ public struct WebDependencies: Sendable {
         self.settings = try SettingsStore(db: db, languages: translations.languages)
         self.pages = try await Pages(version: config.version, assetsDir: config.assetsDir)
         self.authLimiter = RateLimiter(limit: 20, window: 300)
+        self.publicSearchLimiter = RateLimiter(limit: 20, window: 600)
     }
 }
 
 /// The routes that answer without a session. Every other route is private: the tests check each
 /// registered route against this list.
 public enum PublicRoutes {
-    public static let list: Set<String> = ["GET /healthz", "GET /login", "POST /login", "GET /register", "POST /register", "GET /static/{name}"]
+    public static let list: Set<String> = ["GET /healthz", "GET /login", "POST /login", "GET /register", "POST /register", "GET /static/{name}", "GET /detective"]
 }
 
 /// The routes, with their middleware.
@@ -69,6 +72,8 @@ public func buildRouter(_ deps: WebDependencies, proxy: ProxyPolicy, version: St
     HealthController(health: deps.health, version: version).addPublicRoutes(to: router)
     let auth = AuthController(accounts: deps.accounts, pages: deps.pages)
     auth.addPublicRoutes(to: router, limiter: deps.authLimiter)
+    let detective = DetectiveController(db: deps.db, settings: deps.settings, pages: deps.pages, publicLimiter: deps.publicSearchLimiter)
+    detective.addPublicRoutes(to: router)
     router.get("/static/:name") { _, context -> Response in
         guard let r = deps.pages.staticFile(context.parameters.get("name") ?? "") else { throw HTTPError(.notFound) }
         return r
@@ -85,6 +90,7 @@ public func buildRouter(_ deps: WebDependencies, proxy: ProxyPolicy, version: St
                         body: .init(byteBuffer: js))
     }
     APIDocController(pages: deps.pages).addRoutes(to: priv)
+    detective.addPrivateRoutes(to: priv)
     SettingsController(accounts: deps.accounts, settings: deps.settings, translations: deps.translations, pages: deps.pages).addRoutes(to: priv)
     return router
 }

@@ -8,6 +8,7 @@ enum Entry {
         "parse-stats": ParseStats.self,
         "export": Export.self,
         "report": ReportCommand.self,
+        "search": SearchCommand.self,
         "token": TokenCommand.self,
         "user": UserCommand.self,
     ]
@@ -40,6 +41,7 @@ struct Lightmeter: AsyncParsableCommand {
             Commands (each has its own -help):
               export       every (message, recipient) outcome and rejection
               report       a pflogsumm-style summary of a period
+              search       the message detective: find messages and every attempt
               parse-stats  what log files hold, and what is not understood
               token        create, list and revoke API tokens
               user         list and delete accounts of the web UI

@@ -52,6 +52,31 @@ struct PostfixLabTests {
             }
         }
 
+        // The detective finds every message of the lab in its state (Received for mail delivered here).
+        var byState: [String: Set<String>] = [:]
+        for e in expected {
+            guard let rcpt = e["recipient"] as? String, let status = e["status"] as? String else { continue }
+            let direction = e["direction"] as? String
+            // Without a direction in the scenario, a delivery may be either: not checked here.
+            let state: String? = status == "sent" ? direction.map { $0 == "outbound" ? "sent" : "received" } : status
+            if let state { byState[state, default: []].insert(rcpt) }
+            if e["returned"] as? Bool == true { byState["returned", default: []].insert(rcpt) }
+        }
+        #expect(Set(byState.keys).isSuperset(of: ["sent", "received", "bounced", "expired", "returned", "rejected"]), "\(byState.keys)")
+        for (state, recipients) in byState {
+            let r = try CLI.run(["search", "-workspace", dir + "/ws", "-status", state, "-json"])
+            #expect(r.status == 0, "\(r.err)")
+            let found = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as! [String: Any]
+            var got = Set<String>()
+            for m in found["messages"] as! [[String: Any]] {
+                for rc in m["recipients"] as! [[String: Any]] where (rc["status"] as? String) == state || (state == "returned" && rc["returned"] as? Bool == true) {
+                    got.insert(rc["recipient"] as! String)
+                }
+            }
+            for rj in found["rejections"] as! [[String: Any]] { got.insert(rj["recipient"] as? String ?? "") }
+            #expect(recipients.isSubset(of: got), "\(state): expected \(recipients), found \(got)")
+        }
+
         // SMTP AUTH failures, as Postfix and Dovecot logged them.
         let auth = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/lab/expected-auth.json"))) as! [String: Any]
         let postfixStats = try CLI.run(["parse-stats", "--json", dir + "/lab/maillog"])

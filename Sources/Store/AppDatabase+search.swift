@@ -1,0 +1,206 @@
+import Foundation
+import GRDB
+import Tracking
+
+/// What the message detective looks for. Addresses are exact unless `partial` (signed-in users: a part
+/// of an address, or a domain as `@example.com` or `example.com`).
+public struct SearchQuery: Sendable, Equatable {
+    public var sender: String?
+    public var recipient: String?
+    public var partial = false
+    public var from: Int64?
+    public var to: Int64?
+    public var status: SearchStatus?
+    public var queueID: String?
+    public var messageID: String?
+    public var limit = 50
+    public var offset = 0
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        sender == nil && recipient == nil && queueID == nil && messageID == nil && status == nil && from == nil && to == nil
+    }
+}
+
+/// The states the detective shows and filters by.
+public enum SearchStatus: String, Sendable, CaseIterable, Codable {
+    case sent, bounced, deferred, expired, returned, received, rejected
+}
+
+public struct FoundRecipient: Sendable, Codable, Equatable {
+    public var recipient: String
+    public var origRecipient: String?
+    /// sent, bounced, deferred, expired, or received (delivered here: inbound or local).
+    public var status: String
+    public var returned: Bool
+    public var attempts: Int
+    public var firstAttempt: Int64?
+    public var lastAttempt: Int64?
+    public var dsn: String?
+    public var relay: String?
+    public var reason: String?
+    public var direction: String
+    public var log: [Attempt]
+}
+
+public struct FoundMessage: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var host: String
+    public var queueIDs: [String]
+    public var messageID: String?
+    public var sender: String?
+    public var size: Int64?
+    public var clientHost: String?
+    public var clientIP: String?
+    public var saslUsername: String?
+    public var firstSeen: Int64
+    public var lastSeen: Int64
+    public var complete: Bool
+    public var recipients: [FoundRecipient]
+    /// Content-filter hops: the message went through a filter and came back as one message.
+    public var hops: [Attempt]
+}
+
+public struct FoundRejection: Sendable, Codable, Equatable {
+    public var time: Int64
+    public var host: String
+    public var queueID: String?
+    public var stage: String
+    public var clientHost: String?
+    public var clientIP: String?
+    public var sender: String?
+    public var recipient: String?
+    public var code: Int?
+    public var dsn: String?
+    public var reason: String
+}
+
+public struct SearchResult: Sendable, Codable, Equatable {
+    public var messages: [FoundMessage]
+    public var rejections: [FoundRejection]
+    /// More of either beyond this page.
+    public var hasMore: Bool
+}
+
+extension AppDatabase {
+    /// Messages (newest first, grouped with every recipient's outcome and attempts) and rejections.
+    /// Notifications the server generated are not messages of their own: their original shows them
+    /// as `returned`.
+    public func search(_ q: SearchQuery) throws -> SearchResult {
+        try reader.read { db in
+            var messages: [FoundMessage] = []
+            var rejections: [FoundRejection] = []
+            var more = false
+            if q.status != .rejected {
+                var sql = "SELECT * FROM messages m WHERE m.origin != 'notification'"
+                var args: StatementArguments = []
+                if let f = q.from { sql += " AND m.first_seen >= ?"; args += [f] }
+                if let t = q.to { sql += " AND m.first_seen < ?"; args += [t] }
+                if let s = q.sender {
+                    let (clause, a) = Self.addressClause("m.sender", s, partial: q.partial)
+                    sql += " AND " + clause
+                    args += a
+                }
+                if let r = q.recipient {
+                    let (c1, a1) = Self.addressClause("recipient", r, partial: q.partial)
+                    let (c2, a2) = Self.addressClause("orig_recipient", r, partial: q.partial)
+                    sql += " AND m.id IN (SELECT message_id FROM deliveries WHERE \(c1) UNION SELECT message_id FROM deliveries WHERE \(c2))"
+                    args += a1
+                    args += a2
+                }
+                if let qid = q.queueID?.trimmingCharacters(in: .whitespaces), !qid.isEmpty {
+                    sql += " AND (m.queue_id = ? OR (m.queue_ids != m.queue_id AND instr(';' || m.queue_ids || ';', ';' || ? || ';') > 0))"
+                    args += [qid, qid]
+                }
+                if let mid = q.messageID.map(Self.bareMessageID), !mid.isEmpty {
+                    sql += " AND m.message_id = ?"
+                    args += [mid]
+                }
+                if let s = q.status {
+                    switch s {
+                    case .returned: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.returned)"
+                    case .received: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'sent' AND d.direction != 'outbound')"
+                    case .sent: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'sent' AND d.direction = 'outbound')"
+                    default:
+                        sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = ?)"
+                        args += [s.rawValue]
+                    }
+                }
+                sql += " ORDER BY m.first_seen DESC, m.id DESC LIMIT ? OFFSET ?"
+                args += [q.limit + 1, q.offset]
+                let rows = try Row.fetchAll(db, sql: sql, arguments: args)
+                more = rows.count > q.limit
+                for row in rows.prefix(q.limit) {
+                    messages.append(try Self.found(row, db))
+                }
+            }
+            if q.status == nil || q.status == .rejected, q.messageID == nil {
+                var sql = "SELECT * FROM rejections WHERE 1"
+                var args: StatementArguments = []
+                if let f = q.from { sql += " AND time >= ?"; args += [f] }
+                if let t = q.to { sql += " AND time < ?"; args += [t] }
+                if let s = q.sender {
+                    let (c, a) = Self.addressClause("sender", s, partial: q.partial)
+                    sql += " AND " + c
+                    args += a
+                }
+                if let r = q.recipient {
+                    let (c, a) = Self.addressClause("recipient", r, partial: q.partial)
+                    sql += " AND " + c
+                    args += a
+                }
+                if let qid = q.queueID, !qid.isEmpty { sql += " AND queue_id = ?"; args += [qid] }
+                sql += " ORDER BY time DESC, id DESC LIMIT ? OFFSET ?"
+                args += [q.limit + 1, q.offset]
+                let rows = try Row.fetchAll(db, sql: sql, arguments: args)
+                more = more || rows.count > q.limit
+                rejections = rows.prefix(q.limit).map {
+                    FoundRejection(time: $0["time"], host: $0["host"], queueID: $0["queue_id"], stage: $0["stage"], clientHost: $0["client_host"],
+                                   clientIP: $0["client_ip"], sender: $0["sender"], recipient: $0["recipient"], code: $0["code"],
+                                   dsn: $0["dsn"], reason: $0["reason"])
+                }
+            }
+            return SearchResult(messages: messages, rejections: rejections, hasMore: more)
+        }
+    }
+
+    static func found(_ row: Row, _ db: Database) throws -> FoundMessage {
+        let id: Int64 = row["id"]
+        let recipients = try Row.fetchAll(db, sql: "SELECT * FROM deliveries WHERE message_id = ? ORDER BY idx", arguments: [id]).map { d in
+            let direction: String = d["direction"]
+            var status: String = d["status"]
+            if status == "sent" && direction != "outbound" { status = "received" }
+            return FoundRecipient(recipient: d["recipient"], origRecipient: d["orig_recipient"], status: status, returned: d["returned"],
+                                  attempts: d["attempts"], firstAttempt: d["first_attempt"], lastAttempt: d["last_attempt"], dsn: d["dsn"],
+                                  relay: d["relay"], reason: d["reason"], direction: direction, log: AttemptLog.decode(d["log"]))
+        }
+        var hops: [Attempt] = []
+        if let live: String = row["live_state"], let data = live.data(using: .utf8),
+           let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let h = state["hops"] {
+            if let hd = try? JSONSerialization.data(withJSONObject: h) { hops = AttemptLog.decode(String(decoding: hd, as: UTF8.self)) }
+        }
+        return FoundMessage(id: id, host: row["host"], queueIDs: (row["queue_ids"] as String).split(separator: ";").map(String.init),
+                            messageID: row["message_id"], sender: row["sender"], size: row["size"], clientHost: row["client_host"],
+                            clientIP: row["client_ip"], saslUsername: row["sasl_username"], firstSeen: row["first_seen"],
+                            lastSeen: row["last_seen"], complete: row["complete"], recipients: recipients, hops: hops)
+    }
+
+    /// `column` matches `value`: exactly (as typed, or lower-cased), or with `partial` a part of the
+    /// address (`@example.com`, `example.com` or `john`).
+    static func addressClause(_ column: String, _ value: String, partial: Bool) -> (String, StatementArguments) {
+        var v = value.trimmingCharacters(in: .whitespaces)
+        if v.hasPrefix("<") && v.hasSuffix(">") { v = String(v.dropFirst().dropLast()) }
+        if v == "<>" || v.isEmpty { return ("\(column) = ''", []) }
+        if !partial { return ("\(column) IN (?, ?)", [v, v.lowercased()]) }
+        let escaped = v.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        return ("lower(\(column)) LIKE ? ESCAPE '\\'", ["%" + escaped + "%"])
+    }
+
+    static func bareMessageID(_ s: String) -> String {
+        var v = s.trimmingCharacters(in: .whitespaces)
+        if v.hasPrefix("<") && v.hasSuffix(">") { v = String(v.dropFirst().dropLast()) }
+        return v
+    }
+}
