@@ -182,6 +182,9 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "CREATE INDEX rejections_sender ON rejections(sender)")
             try db.execute(sql: "CREATE INDEX rejections_recipient ON rejections(recipient)")
         }
+        m.registerMigration("v5: insights") { db in
+            try Self.migrateInsights(db)
+        }
         return m
     }
 }

@@ -170,6 +170,12 @@ struct DashboardController {
         }
         values["seriesHeads"] = Self.seriesStatuses.map { ["label": l.t(Self.statusLabels[$0]!)] }
         values["chartAvailable"] = chartAvailable
+        var active = InsightFilter()
+        active.active = true
+        active.limit = 5
+        let insights = try db.insights(active)
+        values["hasInsights"] = !insights.isEmpty
+        values["insights"] = InsightsController.rows(insights, l, base: context.base)
         let prog = progressView()
         if prog.active {
             values["importing"] = l.t("Importing logs: {{percent}} done, {{lines}} lines so far. The numbers grow as the import goes on.",

@@ -16,6 +16,7 @@ struct DetectiveController {
 
     func addPublicRoutes(to router: some RouterMethods<AppRequestContext>) {
         router.get("/detective", use: page)
+        router.post("/detective/escalate", use: escalate)
     }
 
     func addPrivateRoutes(to router: some RouterMethods<AppRequestContext>) {
@@ -142,21 +143,75 @@ struct DetectiveController {
     // MARK: page
 
     @Sendable func page(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let signedIn = context.identity != nil
-        let publicOn = settings.value(.detectivePublicPage) == "true"
-        if !signedIn && !publicOn {
+        if context.identity == nil && settings.value(.detectivePublicPage) != "true" {
             return .redirect(to: context.base + "/login?next=%2Fdetective", type: .found)
         }
+        return try render(request.query, context: context, extra: [:])
+    }
+
+    /// From the public page: a bounced or expired message is brought to the administrator's attention
+    /// as an insight, once per (message, recipient). The search is made again from the form, so only
+    /// a message the person could find can be escalated.
+    @Sendable func escalate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard settings.value(.detectivePublicPage) == "true" else {
+            return .redirect(to: context.base + "/login?next=%2Fdetective", type: .found)
+        }
+        var request = request
+        let form = try await request.form(context)
+        var q: [String: String] = [:]
+        for k in ["sender", "recipient", "from", "to", "tz"] { if let v = form[k] { q[k] = v } }
         let l = context.localizer
-        let q = request.query
+        if let wait = publicLimiter.hit(context.client.client) {
+            var r = try render(q, context: context, extra: ["error": l.t("Too many searches. Try again in {{seconds}} seconds.", ["seconds": String(wait)])],
+                               search: false, status: .tooManyRequests)
+            r.headers[.retryAfter] = String(wait)
+            return r
+        }
+        let found: FoundMessage?
+        let recipient: FoundRecipient?
+        do {
+            let (sq, _) = try query(q, publicPage: true, page: 1)
+            let wanted = sq.recipient!.lowercased()
+            found = try db.search(sq).messages.first { String($0.id) == form["message"] }
+            recipient = found?.recipients.first {
+                ($0.recipient.lowercased() == wanted || $0.origRecipient?.lowercased() == wanted) && ($0.status == "bounced" || $0.status == "expired")
+            }
+        } catch let e as BadQuery {
+            return try render(q, context: context, extra: ["error": l.t(e.message)], search: false, status: .badRequest)
+        }
+        guard let m = found, let r = recipient else {
+            return try render(q, context: context, extra: ["error": l.t("Only a bounced or expired message you found here can be escalated.")],
+                              status: .badRequest)
+        }
+        let insight = Insight(
+            time: Int64(Date().timeIntervalSince1970), kind: "detective_escalation", category: "local", rating: "bad",
+            title: "\(m.sender ?? "") asks why a message to \(r.recipient) was not delivered",
+            details: ["queue_ids": m.queueIDs.joined(separator: " "), "message_id": m.messageID ?? "", "sender": m.sender ?? "",
+                      "recipient": r.recipient, "status": r.status, "dsn": r.dsn ?? "", "reply": r.reason ?? "",
+                      "attempts": String(r.attempts), "first_seen": String(m.firstSeen), "last_attempt": r.lastAttempt.map(String.init) ?? ""],
+            key: "detective_escalation:\(m.id):\(r.recipient.lowercased())")
+        let created = try db.insertInsight(insight) != nil
+        if created { context.logger.notice("detective escalation", metadata: ["message": .stringConvertible(m.id)]) }
+        return try render(q, context: context, extra: ["notice": created
+            ? l.t("The postmaster has been told and will look into it.")
+            : l.t("This message was escalated already; the postmaster knows.")])
+    }
+
+    func render(_ q: [String: String], context: AppRequestContext, extra: [String: Any], search: Bool = true,
+                status: HTTPResponse.Status = .ok) throws -> Response {
+        let signedIn = context.identity != nil
+        let l = context.localizer
         let page = max(1, Int(q["page"] ?? "1") ?? 1)
-        var values: [String: Any] = ["navDetective": true, "publicPage": !signedIn]
+        var values: [String: Any] = extra
+        values["navDetective"] = true
+        values["publicPage"] = !signedIn
+        values["q_tz"] = q["tz"] ?? ""
         for k in ["sender", "recipient", "from", "to", "queue_id", "message_id"] { values["q_" + k] = q[k] ?? "" }
         values["statuses"] = [["value": "", "label": l.t("Any"), "selected": (q["status"] ?? "").isEmpty]]
             + SearchStatus.allCases.map { ["value": $0.rawValue, "label": l.t(Self.labels[$0.rawValue]!), "selected": q["status"] == $0.rawValue] }
         let asked = ["sender", "recipient", "queue_id", "message_id", "status", "from", "to"].contains { !(q[$0] ?? "").isEmpty }
-        guard asked else { return pages.render("detective", values, context: context) }
-        if !signedIn, let wait = publicLimiter.hit(context.client.client) {
+        guard asked, search else { return pages.render("detective", values, context: context, status: status) }
+        if !signedIn, extra.isEmpty, let wait = publicLimiter.hit(context.client.client) {
             values["error"] = l.t("Too many searches. Try again in {{seconds}} seconds.", ["seconds": String(wait)])
             var r = pages.render("detective", values, context: context, status: .tooManyRequests)
             r.headers[.retryAfter] = String(wait)
@@ -201,6 +256,7 @@ struct DetectiveController {
                     "status": l.t(Self.labels[r.status] ?? r.status), "statusClass": r.status, "returned": r.returned,
                     "attempts": r.attempts, "last": r.lastAttempt.map { l.dateTime($0, timeZone: tz) } ?? "",
                     "dsn": r.dsn ?? "", "relay": signedIn ? (r.relay ?? "") : "", "reason": signedIn ? (r.reason ?? "") : "",
+                    "canEscalate": !signedIn && (r.status == "bounced" || r.status == "expired"), "messageKey": m.id,
                     "log": r.log.filter { !$0.hop }.map { a -> [String: Any] in
                         ["time": l.dateTime(a.time, timeZone: tz), "status": l.t(Self.labels[a.status] ?? a.status), "dsn": a.dsn ?? "",
                          "relay": signedIn ? a.relay : "", "reply": signedIn ? a.reply : ""]
@@ -230,7 +286,7 @@ struct DetectiveController {
             if result.hasMore { values["nextPage"] = page + 1 }
             values["page"] = page
         }
-        return pages.render("detective", values, context: context)
+        return pages.render("detective", values, context: context, status: status)
     }
 
     static let labels = ["sent": "Sent", "bounced": "Bounced", "deferred": "Deferred", "expired": "Expired", "returned": "Returned",

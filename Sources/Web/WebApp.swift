@@ -56,7 +56,7 @@ public struct WebDependencies: Sendable {
 /// The routes that answer without a session. Every other route is private: the tests check each
 /// registered route against this list.
 public enum PublicRoutes {
-    public static let list: Set<String> = ["GET /healthz", "GET /login", "POST /login", "GET /register", "POST /register", "GET /static/{name}", "GET /detective"]
+    public static let list: Set<String> = ["GET /healthz", "GET /login", "POST /login", "GET /register", "POST /register", "GET /static/{name}", "GET /detective", "POST /detective/escalate"]
 }
 
 /// The routes, with their middleware.
@@ -91,6 +91,7 @@ public func buildRouter(_ deps: WebDependencies, proxy: ProxyPolicy, version: St
     }
     APIDocController(pages: deps.pages).addRoutes(to: priv)
     detective.addPrivateRoutes(to: priv)
+    InsightsController(db: deps.db, pages: deps.pages).addRoutes(to: priv)
     SettingsController(accounts: deps.accounts, settings: deps.settings, translations: deps.translations, pages: deps.pages).addRoutes(to: priv)
     return router
 }

@@ -9,6 +9,7 @@ enum Entry {
         "export": Export.self,
         "report": ReportCommand.self,
         "search": SearchCommand.self,
+        "insights": InsightsCommand.self,
         "token": TokenCommand.self,
         "user": UserCommand.self,
     ]
@@ -42,6 +43,7 @@ struct Lightmeter: AsyncParsableCommand {
               export       every (message, recipient) outcome and rejection
               report       a pflogsumm-style summary of a period
               search       the message detective: find messages and every attempt
+              insights     what the administrator should know (escalations...)
               parse-stats  what log files hold, and what is not understood
               token        create, list and revoke API tokens
               user         list and delete accounts of the web UI

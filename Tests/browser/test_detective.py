@@ -62,6 +62,28 @@ def test_find_a_bounced_message_then_check_it_publicly(browser, lightmeter):
     result = WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "article.message")))
     assert "Bounced" in result.text
     assert not browser.find_elements(By.CSS_SELECTOR, "details.raw")
-    rows = result.find_elements(By.CSS_SELECTOR, "table.recipients tbody tr")
-    assert all(recipient in r.text for r in rows)
+    rows = result.find_elements(By.CSS_SELECTOR, "table.recipients tbody tr:not(.escalate)")
+    assert rows and all(recipient in r.text for r in rows)
     browser.save_screenshot(str(ARTIFACTS / "detective-public.png"))
+    # Escalate it: once is enough.
+    result.find_element(By.CSS_SELECTOR, ".escalate-form button").click()
+    notice = WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.notice")))
+    assert "postmaster has been told" in notice.text
+    browser.find_element(By.CSS_SELECTOR, ".escalate-form button").click()
+    assert "escalated already" in WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.notice"))).text
+
+    # The administrator finds it among the insights, opens it in the detective, and archives it.
+    browser.get(lightmeter.url + "/login")
+    browser.find_element(By.ID, "email").send_keys("ada@example.org")
+    browser.find_element(By.ID, "password").send_keys("violet otter gravel sunrise")
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    panel = WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "dashboard-insights")))
+    assert recipient in panel.text
+    browser.find_element(By.LINK_TEXT, "Insights").click()
+    card = WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "article.insight")))
+    assert recipient in card.text and "Needs attention" in card.text
+    browser.save_screenshot(str(ARTIFACTS / "insights.png"))
+    card.find_element(By.XPATH, ".//button[normalize-space()='Archive']").click()
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "no-insights")))
+    browser.find_element(By.LINK_TEXT, "Archived").click()
+    assert recipient in WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "article.insight"))).text
