@@ -70,6 +70,16 @@ let package = Package(
             resources: [.copy("Resources/wordlists.txt")],
             swiftSettings: swiftSettings
         ),
+        // Detectors that turn the store into insights, on a schedule or over imported history.
+        .target(
+            name: "Insights",
+            dependencies: [
+                "Store",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Hummingbird: the HTTP server, its middleware, controllers and templates.
         .target(
             name: "Web",
@@ -96,6 +106,7 @@ let package = Package(
                 "Web",
                 "Auth",
                 "L10n",
+                "Insights",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,6 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Store"], swiftSettings: swiftSettings),
         .testTarget(name: "L10nTests", dependencies: ["L10n"], swiftSettings: swiftSettings),
+        .testTarget(name: "InsightsTests", dependencies: ["Insights", "Store", "Ingest", "Tracking"], swiftSettings: swiftSettings),
         .testTarget(name: "lightmeterTests", dependencies: ["lightmeter", "Auth", "Store"], swiftSettings: swiftSettings),
     ]
 )

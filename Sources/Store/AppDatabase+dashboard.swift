@@ -64,3 +64,66 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// Counts per direction and status of the messages first seen in [from, to) (multiples of 15 minutes).
+    public func countsByDirection(from: Int64, to: Int64) throws -> [String: [String: Int]] {
+        try reader.read { db in
+            var out: [String: [String: Int]] = [:]
+            let statement = try db.cachedStatement(sql: """
+                SELECT direction, status, SUM(n) FROM rollup_status WHERE size = ? AND bucket >= ? AND bucket < ? GROUP BY direction, status
+                """)
+            for p in Rollup.pieces(from / 900 * 900, (to + 899) / 900 * 900, sizes: Rollup.statusSizes) {
+                let rows = try Row.fetchCursor(statement, arguments: [p.size, p.from, p.to])
+                while let r = try rows.next() { out[r[0], default: [:]][r[1], default: 0] += r[2] as Int }
+            }
+            return out
+        }
+    }
+
+    /// Recipients still waiting in the queue after a deferral, and the first attempt of the oldest.
+    public func pendingDeferred() throws -> (count: Int, oldest: Int64?) {
+        try reader.read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*), MIN(COALESCE(d.first_attempt, m.first_seen)) FROM messages m JOIN deliveries d ON d.message_id = m.id
+                WHERE m.complete = 0 AND d.status = 'deferred'
+                """)!
+            return (row[0], row[1])
+        }
+    }
+
+    public struct FailedDelivery: Sendable, Equatable {
+        public var time: Int64
+        public var recipient: String
+        public var domain: String
+        public var status: String
+        public var dsn: String?
+        public var relay: String?
+        public var reason: String
+        public var queueID: String
+    }
+
+    /// Outbound deliveries that bounced or were deferred, of the messages first seen in [from, to).
+    public func failedDeliveries(from: Int64, to: Int64, limit: Int = 50_000) throws -> [FailedDelivery] {
+        try reader.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT COALESCE(d.last_attempt, m.first_seen) AS t, d.recipient, d.domain, d.status, d.dsn, d.relay, d.reason, m.queue_id
+                FROM messages m JOIN deliveries d ON d.message_id = m.id
+                WHERE m.first_seen >= ? AND m.first_seen < ? AND d.status IN ('bounced', 'deferred', 'expired') AND d.direction = 'outbound'
+                    AND d.reason IS NOT NULL
+                ORDER BY t LIMIT ?
+                """, arguments: [from, to, limit]).map {
+                FailedDelivery(time: $0[0], recipient: $0[1], domain: $0[2], status: $0[3], dsn: $0[4], relay: $0[5], reason: $0[6], queueID: $0[7])
+            }
+        }
+    }
+
+    /// The oldest time in the database, if any.
+    public func oldestTime() throws -> Int64? {
+        try reader.read { db in
+            let m = try Int64.fetchOne(db, sql: "SELECT MIN(first_seen) FROM messages")
+            let r = try Int64.fetchOne(db, sql: "SELECT MIN(time) FROM rejections")
+            return [m, r].compactMap { $0 }.min()
+        }
+    }
+}

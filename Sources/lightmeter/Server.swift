@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Auth
+import Insights
 import Ingest
 import Logging
 import PostfixLog
@@ -19,8 +20,11 @@ struct Server {
         let year = config.logStartingYear ?? Calendar(identifier: .gregorian).component(.year, from: Date())
         let importer = try Importer(db: db, format: config.logFormat, startingYear: year, domains: domains)
         let health = IngestHealth(progress: importer.progress)
+        var insightsLogger = Logger(label: "lightmeter")
+        insightsLogger.logLevel = config.verbose ? .debug : .info
+        let insights = InsightsEngine(db: db, logger: insightsLogger)
         if config.importOnly {
-            try ingest(importer, db: db, health: health, stop: StopFlag.onTerminationSignals())
+            try ingest(importer, db: db, health: health, insights: insights, stop: StopFlag.onTerminationSignals())
             return
         }
         // Ingestion and the web server, one ServiceGroup; SIGTERM and SIGINT shut both down gracefully.
@@ -37,9 +41,9 @@ struct Server {
         let deps = try await WebDependencies(db: db, health: health, config: webConfig)
         let web = buildApplication(webConfig, deps: deps, logger: logger,
                                    onServerRunning: { port in printError("lightmeter: listening on \(config.listenHost):\(port)") })
-        let ingestion = IngestService { stop in try ingest(importer, db: db, health: health, stop: stop) }
+        let ingestion = IngestService { stop in try ingest(importer, db: db, health: health, insights: insights, stop: stop) }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingestion), .init(service: web)],
+            services: [.init(service: ingestion), .init(service: web), .init(service: insights)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
@@ -47,7 +51,7 @@ struct Server {
     }
 
     /// Reads the configured sources; without -importonly, follows them until `stop` is set.
-    func ingest(_ importer: Importer, db: AppDatabase, health: IngestHealth, stop: StopFlag) throws {
+    func ingest(_ importer: Importer, db: AppDatabase, health: IngestHealth, insights: InsightsEngine, stop: StopFlag) throws {
         importer.shouldStop = { stop.isSet }
         let display = ProgressDisplay(progress: importer.progress)
         if config.stdin {
@@ -55,6 +59,7 @@ struct Server {
             let summary = try importer.importStream(path: "-", source: "stdin")
             display.stop()
             print("lightmeter: \(summary.description)")
+            replayInsights(insights)
             health.beat()
         }
         if !config.watchDirs.isEmpty {
@@ -63,6 +68,7 @@ struct Server {
             let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
             display.stop()
             print("lightmeter: \(summary.description)")
+            replayInsights(insights)
             health.beat()
             if !config.importOnly {
                 // Follow: look again twice a second; rotated files are recognised by their first line.
@@ -110,6 +116,16 @@ struct Server {
                 health.beat()
                 usleep(500_000)
             }
+        }
+    }
+
+    /// The insights the imported history would have produced (archived, but for the last day's).
+    func replayInsights(_ insights: InsightsEngine) {
+        do {
+            let n = try insights.replayImported()
+            if n > 0 { print("lightmeter: \(n) insights found in the imported logs (lightmeter insights lists them)") }
+        } catch {
+            printError("lightmeter: insights over the imported logs: \(error)")
         }
     }
 

@@ -1,0 +1,152 @@
+import Foundation
+import Store
+
+/// Thresholds of the detectors, from the Settings page (insights.*) or their defaults.
+public struct DetectorSettings: Sendable, Equatable {
+    public var bounceRatePercent = 5.0
+    public var bounceWindow: Int64 = 6 * 3600
+    /// Fewer outbound deliveries than this in the window say nothing about a rate.
+    public var bounceMinimum = 20
+    public var inactivityHours = 24
+    public var deferredCount = 100
+    public var deferredAgeHours = 24
+    public var blockedWindow: Int64 = 6 * 3600
+
+    public init() {}
+
+    public static func load(_ db: AppDatabase) -> DetectorSettings {
+        var s = DetectorSettings()
+        let stored = (try? db.settings()) ?? [:]
+        if let v = stored["insights.bounce_rate_percent"].flatMap(Double.init) { s.bounceRatePercent = v }
+        if let v = stored["insights.inactivity_hours"].flatMap(Int.init) { s.inactivityHours = v }
+        if let v = stored["insights.deferred_count"].flatMap(Int.init) { s.deferredCount = v }
+        if let v = stored["insights.deferred_age_hours"].flatMap(Int.init) { s.deferredAgeHours = v }
+        return s
+    }
+}
+
+/// Looks at the store as of a time and says what is wrong.
+public protocol Detector: Sendable {
+    var kind: String { get }
+    /// How often it looks (seconds).
+    var interval: Int64 { get }
+    func detect(at now: Int64, db: AppDatabase, settings: DetectorSettings) throws -> [Insight]
+}
+
+func format(_ v: Double) -> String { String(format: "%.1f", v) }
+
+/// Too many outbound deliveries bounce: above the threshold over the window, with a minimum volume;
+/// at most one per window.
+public struct HighBounceRate: Detector {
+    public let kind = "high_bounce_rate"
+    public let interval: Int64 = 600
+    public init() {}
+
+    public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
+        let from = now - s.bounceWindow
+        let c = try db.countsByDirection(from: from, to: now)["outbound"] ?? [:]
+        let bounced = c["bounced", default: 0]
+        let total = ["sent", "bounced", "expired", "deferred"].reduce(0) { $0 + c[$1, default: 0] }
+        guard total >= s.bounceMinimum else { return [] }
+        let rate = Double(bounced) * 100 / Double(total)
+        guard rate > s.bounceRatePercent else { return [] }
+        return [Insight(time: now, kind: kind, category: "local", rating: "bad",
+                        title: "High bounce rate: \(format(rate))% of outbound mail bounced in the last \(s.bounceWindow / 3600) hours",
+                        details: ["bounced": String(bounced), "outbound": String(total), "rate_percent": format(rate),
+                                  "threshold_percent": format(s.bounceRatePercent), "from": String(from), "to": String(now)],
+                        key: "\(kind):\(now / s.bounceWindow)")]
+    }
+}
+
+/// No mail at all for hours, where there was some before.
+public struct MailInactivity: Detector {
+    public let kind = "mail_inactivity"
+    public let interval: Int64 = 600
+    public init() {}
+
+    public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
+        let span = Int64(s.inactivityHours) * 3600
+        func total(_ from: Int64, _ to: Int64) throws -> Int {
+            try db.countsByDirection(from: from, to: to).values.reduce(0) { $0 + $1.values.reduce(0, +) }
+        }
+        guard try total(now - span, now) == 0, try total(now - 2 * span, now - span) > 0 else { return [] }
+        return [Insight(time: now, kind: kind, category: "local", rating: "bad",
+                        title: "No mail sent or received in the last \(s.inactivityHours) hours",
+                        details: ["hours": String(s.inactivityHours), "since": String(now - span)],
+                        key: "\(kind):\((now - span) / span)")]
+    }
+}
+
+/// Deferred recipients pile up in the queue, or wait too long.
+public struct DeferredPiling: Detector {
+    public let kind = "deferred_piling"
+    public let interval: Int64 = 600
+    public init() {}
+
+    public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
+        let (count, oldest) = try db.pendingDeferred()
+        let age = oldest.map { now - $0 } ?? 0
+        guard count >= s.deferredCount || (count > 0 && age >= Int64(s.deferredAgeHours) * 3600) else { return [] }
+        return [Insight(time: now, kind: kind, category: "local", rating: "bad",
+                        title: "\(count) deferred recipients are waiting in the queue, the oldest for \(age / 3600) hours",
+                        details: ["deferred": String(count), "oldest_hours": String(age / 3600), "oldest": oldest.map(String.init) ?? ""],
+                        key: "\(kind):\(now / 86400)")]
+    }
+}
+
+/// A big provider refuses our mail: its known block replies, one insight per provider and host per window.
+public struct BlockedByRemote: Detector {
+    public let kind = "blocked_by_remote"
+    public let interval: Int64 = 600
+    public init() {}
+
+    /// Provider, and lower-cased fragments of its block replies.
+    public static let patterns: [(provider: String, fragments: [String])] = [
+        ("Microsoft", ["s3140", "5.7.606", "5.7.511", "s3150", "banned sending ip", "part of their network is on our block list"]),
+        ("Google", ["likely unsolicited mail", "unusual rate of unsolicited mail", "low reputation of the sending", "4.7.28", "gsmtp.*blocked"]),
+        ("Yahoo", ["ts03", "tss04", "tsss04", "tss09", "postmaster.yahooinc.com", "postmaster.verizonmedia.com"]),
+        ("AOL / Verizon", ["postmaster.aol.com", "aol.com/errors", "dynamic ip ranges and is not allowed to send mail"]),
+        ("Mimecast", ["mimecast.com", "mimecast"]),
+        ("Proofpoint", ["proofpoint", "pphosted.com"]),
+        ("Trend Micro", ["trendmicro", "ers-rbl", "emailreputation", "mail-abuse.com"]),
+        ("Spamhaus", ["spamhaus"]),
+    ]
+
+    static func provider(of reply: String) -> String? {
+        let r = reply.lowercased()
+        for p in patterns where p.fragments.contains(where: { f in
+            f.contains(".*") ? f.split(separator: "*").allSatisfy { r.contains($0.replacingOccurrences(of: ".", with: "")) || r.contains($0) } : r.contains(f)
+        }) {
+            // A reply that only names the provider's host must also speak of refusing.
+            if ["Mimecast", "Proofpoint", "Trend Micro"].contains(p.provider),
+               !["block", "reject", "reputation", "refused", "denied", "spam", "policy"].contains(where: r.contains) { continue }
+            return p.provider
+        }
+        return nil
+    }
+
+    public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
+        let from = now - s.blockedWindow
+        var found: [String: (provider: String, host: String, first: AppDatabase.FailedDelivery, count: Int, last: Int64)] = [:]
+        for f in try db.failedDeliveries(from: from, to: now) {
+            guard let provider = Self.provider(of: f.reason) else { continue }
+            let host = f.relay.map { String($0.prefix { $0 != "[" }) } ?? f.domain
+            let key = provider + "|" + host
+            if var e = found[key] {
+                e.count += 1
+                e.last = max(e.last, f.time)
+                found[key] = e
+            } else {
+                found[key] = (provider, host, f, 1, f.time)
+            }
+        }
+        return found.values.sorted { $0.host < $1.host }.map { e in
+            Insight(time: now, kind: kind, category: "local", rating: "bad",
+                    title: "\(e.provider) is blocking mail from this server (\(e.host))",
+                    details: ["provider": e.provider, "host": e.host, "reply": e.first.reason, "dsn": e.first.dsn ?? "",
+                              "deliveries": String(e.count), "queue_ids": e.first.queueID, "recipient_domain": e.first.domain,
+                              "first": String(e.first.time), "last": String(e.last)],
+                    key: "\(kind):\(e.provider):\(e.host):\(now / s.blockedWindow)")
+        }
+    }
+}

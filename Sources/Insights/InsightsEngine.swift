@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+
+/// Runs the detectors: every minute of the clock it is given (a `Service` of the application), and over
+/// imported history (`replay`), so that a first import of months of logs shows the insights those
+/// months would have produced (archived, but for the last day's).
+public final class InsightsEngine: Service, @unchecked Sendable {
+    public let db: AppDatabase
+    public let detectors: [any Detector]
+    let now: @Sendable () -> Int64
+    let logger: Logger
+    private let lock = NSLock()
+    private var lastRun: [String: Int64] = [:]
+
+    public static let defaultDetectors: [any Detector] = [HighBounceRate(), MailInactivity(), DeferredPiling(), BlockedByRemote()]
+
+    public init(db: AppDatabase, detectors: [any Detector] = InsightsEngine.defaultDetectors,
+                now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, logger: Logger = Logger(label: "insights")) {
+        self.db = db
+        self.detectors = detectors
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Runs the detectors that are due at `time`; stores what is new. `archiveBefore`: insights older
+    /// than this are stored archived (history).
+    @discardableResult
+    public func runOnce(at time: Int64, archiveBefore: Int64? = nil) throws -> [Insight] {
+        let settings = DetectorSettings.load(db)
+        var created: [Insight] = []
+        for d in detectors {
+            let due = lock.withLock { () -> Bool in
+                if let last = lastRun[d.kind], time - last < d.interval, time >= last { return false }
+                lastRun[d.kind] = time
+                return true
+            }
+            guard due else { continue }
+            for var i in try d.detect(at: time, db: db, settings: settings) {
+                if let cut = archiveBefore, i.time < cut { i.active = false }
+                if let saved = try db.insertInsight(i) { created.append(saved) }
+            }
+        }
+        return created
+    }
+
+    /// Replays the detectors over [from, to] hour by hour (log time), then writes an import summary.
+    /// What was replayed is remembered: a later call goes on from there.
+    @discardableResult
+    public func replayImported(step: Int64 = 3600) throws -> Int {
+        guard let newest = try db.newestTime(), let oldest = try db.oldestTime() else { return 0 }
+        let mark = try db.meta("insights_replayed_until").flatMap { Int64($0) }
+        let start = max(oldest, mark ?? oldest)
+        guard newest > start else { return 0 }
+        lock.withLock { lastRun.removeAll() }
+        var count = 0
+        var t = (start / step + 1) * step
+        while t <= newest + step {
+            count += try runOnce(at: t, archiveBefore: newest - 86400).count
+            t += step
+        }
+        lock.withLock { lastRun.removeAll() }
+        if mark == nil {
+            let c = try db.countsByDirection(from: oldest, to: newest + 1)
+            var details: [String: String] = ["from": String(oldest), "to": String(newest)]
+            var messages = 0
+            for (direction, statuses) in c {
+                for (status, n) in statuses where status != "returned" && status != "rejected" {
+                    details[direction + "_" + status] = String(n)
+                    messages += n
+                }
+            }
+            details["rejected"] = String(c.values.reduce(0) { $0 + ($1["rejected"] ?? 0) })
+            details["insights"] = String(count)
+            let days = max(1, (newest - oldest + 86399) / 86400)
+            _ = try db.insertInsight(Insight(time: newest, kind: "import_summary", category: "local", rating: "info",
+                                             title: "Imported \(messages) deliveries over \(days) days; \(count) insights found in them",
+                                             details: details, key: "import_summary"))
+        }
+        try db.setMeta("insights_replayed_until", String(newest))
+        return count
+    }
+
+    public func run() async throws {
+        // A graceful shutdown cancels the wait between two rounds.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let made = try self.runOnce(at: self.now())
+                    for i in made { self.logger.notice("insight: \(i.title)", metadata: ["kind": .string(i.kind)]) }
+                } catch {
+                    self.logger.error("insights: \(error)")
+                }
+                try await Task.sleep(for: .seconds(60))
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Ingest
+import Store
+import Testing
+import Tracking
+@testable import Insights
+
+/// Log lines of whole messages, at times given as minutes after 2026-01-01 00:00 UTC.
+struct LogBuilder {
+    var lines: [String] = []
+    var n = 0
+    static let start: Int64 = 1_767_225_600 // 2026-01-01T00:00:00Z
+
+    static func stamp(_ minutes: Int) -> String {
+        let d = Date(timeIntervalSince1970: TimeInterval(start + Int64(minutes) * 60))
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "MMM dd HH:mm:ss"
+        var s = f.string(from: d)
+        if s[s.index(s.startIndex, offsetBy: 4)] == "0" { s.replaceSubrange(s.index(s.startIndex, offsetBy: 4)...s.index(s.startIndex, offsetBy: 4), with: " ") }
+        return s
+    }
+
+    /// An outbound message: `status` sent, bounced or deferred (still in the queue).
+    mutating func outbound(at minute: Int, to rcpt: String = "x@example.net", status: String = "sent",
+                           reply: String = "250 2.0.0 Ok", relay: String = "mx.example.net[192.0.2.10]:25") {
+        n += 1
+        let q = String(format: "%05X%05X", n, minute)
+        let t = Self.stamp(minute)
+        let dsn = status == "sent" ? "2.0.0" : status == "bounced" ? "5.7.1" : "4.7.0"
+        lines.append("\(t) mx postfix/smtpd[1]: \(q): client=app[10.0.0.5]")
+        lines.append("\(t) mx postfix/qmgr[3]: \(q): from=<app@mx.example>, size=300, nrcpt=1 (queue active)")
+        lines.append("\(t) mx postfix/smtp[4]: \(q): to=<\(rcpt)>, relay=\(relay), delay=1, delays=0/0/0/1, dsn=\(dsn), status=\(status) (\(reply))")
+        if status != "deferred" { lines.append("\(t) mx postfix/qmgr[3]: \(q): removed") }
+    }
+
+    var text: String { lines.joined(separator: "\n") + "\n" }
+}
+
+func seeded(_ build: (inout LogBuilder) -> Void) throws -> (String, AppDatabase) {
+    var b = LogBuilder()
+    build(&b)
+    let dir = NSTemporaryDirectory() + "lm-insights-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try b.text.write(toFile: dir + "/mail.log", atomically: true, encoding: .utf8)
+    let db = try AppDatabase.open(workspace: dir + "/ws")
+    let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+    _ = try importer.importStream(path: dir + "/mail.log", source: "test")
+    return (dir, db)
+}
+
+func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
+
+@Suite struct DetectorTests {
+    @Test func highBounceRateOverTheWindowWithAMinimumAndACooldown() throws {
+        let (dir, db) = try seeded { b in
+            for i in 0..<27 { b.outbound(at: 60 + i) }
+            for i in 0..<3 { b.outbound(at: 100 + i, status: "bounced", reply: "550 5.1.1 unknown user") }
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = HighBounceRate()
+        let found = try d.detect(at: at(180), db: db, settings: DetectorSettings())
+        #expect(found.count == 1)
+        #expect(found.first?.detailValues["rate_percent"] == "10.0" && found.first?.rating == "bad")
+        // Above a higher threshold: nothing.
+        var s = DetectorSettings()
+        s.bounceRatePercent = 15
+        #expect(try d.detect(at: at(180), db: db, settings: s).isEmpty)
+        // Too few deliveries to speak of a rate.
+        s = DetectorSettings()
+        s.bounceMinimum = 50
+        #expect(try d.detect(at: at(180), db: db, settings: s).isEmpty)
+        // Outside the window: nothing.
+        #expect(try d.detect(at: at(60 * 12), db: db, settings: DetectorSettings()).isEmpty)
+        // The engine stores it once per window.
+        let engine = InsightsEngine(db: db, detectors: [d])
+        #expect(try engine.runOnce(at: at(180)).count == 1)
+        #expect(try engine.runOnce(at: at(200)).isEmpty)
+        #expect(try engine.runOnce(at: at(300)).isEmpty, "same window: the cooldown")
+    }
+
+    @Test func inactivityAfterActivity() throws {
+        let (dir, db) = try seeded { b in b.outbound(at: 600) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = MailInactivity()
+        #expect(try d.detect(at: at(600 + 60 * 20), db: db, settings: DetectorSettings()).isEmpty, "not yet 24 hours")
+        let found = try d.detect(at: at(600 + 60 * 26), db: db, settings: DetectorSettings())
+        #expect(found.count == 1 && found[0].kind == "mail_inactivity")
+        #expect(try d.detect(at: at(600 + 60 * 60), db: db, settings: DetectorSettings()).isEmpty, "no activity before the silence either")
+    }
+
+    @Test func deferredRecipientsPilingUp() throws {
+        let (dir, db) = try seeded { b in
+            for i in 0..<3 { b.outbound(at: 60 + i, status: "deferred", reply: "421 4.7.0 try again later") }
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = DeferredPiling()
+        var s = DetectorSettings()
+        #expect(try d.detect(at: at(120), db: db, settings: s).isEmpty)
+        s.deferredCount = 3
+        let found = try d.detect(at: at(120), db: db, settings: s)
+        #expect(found.first?.detailValues["deferred"] == "3")
+        s = DetectorSettings()
+        #expect(try d.detect(at: at(60 + 60 * 25), db: db, settings: s).first?.detailValues["oldest_hours"] == "25", "waiting too long")
+    }
+
+    @Test func blockedByBigProviders() throws {
+        let (dir, db) = try seeded { b in
+            b.outbound(at: 60, to: "a@outlook.com", status: "bounced",
+                       reply: "host outlook-com.olc.protection.outlook.com[52.101.0.1] said: 550 5.7.1 Unfortunately, messages from [203.0.113.7] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3140)",
+                       relay: "outlook-com.olc.protection.outlook.com[52.101.0.1]:25")
+            b.outbound(at: 61, to: "b@outlook.com", status: "bounced",
+                       reply: "host outlook-com.olc.protection.outlook.com[52.101.0.2] said: 550 5.7.1 block list (S3140)",
+                       relay: "outlook-com.olc.protection.outlook.com[52.101.0.2]:25")
+            b.outbound(at: 62, to: "c@gmail.com", status: "deferred",
+                       reply: "host gmail-smtp-in.l.google.com[142.250.0.26] said: 421-4.7.0 Our system has detected an unusual rate of unsolicited mail originating from your IP address",
+                       relay: "gmail-smtp-in.l.google.com[142.250.0.26]:25")
+            b.outbound(at: 63, to: "d@example.org", status: "bounced", reply: "host mx.example.org[192.0.2.1] said: 550 5.1.1 user unknown",
+                       relay: "mx.example.org[192.0.2.1]:25")
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let found = try BlockedByRemote().detect(at: at(120), db: db, settings: DetectorSettings())
+        #expect(found.map { $0.detailValues["provider"]! } == ["Google", "Microsoft"])
+        let ms = try #require(found.first { $0.detailValues["provider"] == "Microsoft" })
+        #expect(ms.detailValues["deliveries"] == "2" && ms.detailValues["reply"]?.contains("S3140") == true)
+        #expect(ms.detailValues["host"] == "outlook-com.olc.protection.outlook.com")
+        #expect(BlockedByRemote.provider(of: "550 5.7.1 Service unavailable; client [1.2.3.4] blocked using zen.spamhaus.org") == "Spamhaus")
+        #expect(BlockedByRemote.provider(of: "554 5.7.1 [TSS04] Messages from 1.2.3.4 temporarily deferred") == "Yahoo")
+        #expect(BlockedByRemote.provider(of: "250 ok queued by mimecast") == nil)
+        #expect(BlockedByRemote.provider(of: "550 rejected by Mimecast, policy") == "Mimecast")
+    }
+
+    @Test func historicalReplayArchivesAndSummarises() throws {
+        let (dir, db) = try seeded { b in
+            // Day 1: a bounce storm. Day 3: quiet traffic.
+            for i in 0..<20 { b.outbound(at: 60 + i, status: "bounced", reply: "550 5.1.1 unknown") }
+            for i in 0..<20 { b.outbound(at: 60 * 48 + i) }
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = InsightsEngine(db: db)
+        let n = try engine.replayImported()
+        #expect(n >= 2, "the bounce storm, and the silence of day 2")
+        var all = InsightFilter()
+        all.active = nil
+        let list = try db.insights(all)
+        let storm = try #require(list.first { $0.kind == "high_bounce_rate" })
+        #expect(!storm.active, "history is archived")
+        #expect(list.contains { $0.kind == "mail_inactivity" })
+        let summary = try #require(list.first { $0.kind == "import_summary" })
+        #expect(summary.detailValues["outbound_bounced"] == "20" && summary.detailValues["outbound_sent"] == "20")
+        #expect(try engine.replayImported() == 0, "replayed already")
+    }
+}
