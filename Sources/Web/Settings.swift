@@ -44,6 +44,8 @@ public enum SettingKey: String, Sendable, CaseIterable {
     case detectivePublicPage = "detective.public_page"
     case bounceRatePercent = "insights.bounce_rate_percent"
     case inactivityHours = "insights.inactivity_hours"
+    case deferredCount = "insights.deferred_count"
+    case deferredAgeHours = "insights.deferred_age_hours"
 }
 
 public enum SettingsSchema {
@@ -66,8 +68,10 @@ public enum SettingsSchema {
         .init(key: .smtpTo, group: "notifications", label: "Recipients", help: "Addresses notifications go to, separated by commas.", kind: .emails, defaultValue: ""),
         .init(key: .webhookURL, group: "notifications", label: "Webhook URL", help: "Each notification is also POSTed there as JSON.", kind: .url, defaultValue: ""),
         .init(key: .detectivePublicPage, group: "detective", label: "Public message detective", help: "Lets people without an account check the delivery of their own messages.", kind: .bool, defaultValue: "false"),
-        .init(key: .bounceRatePercent, group: "insights", label: "High bounce rate (%)", help: "An insight is raised when this share of outbound messages bounces.", kind: .integer(1...100), defaultValue: "10"),
+        .init(key: .bounceRatePercent, group: "insights", label: "High bounce rate (%)", help: "An insight is raised when this share of outbound deliveries bounces over 6 hours (at least 20 deliveries).", kind: .integer(1...100), defaultValue: "5"),
         .init(key: .inactivityHours, group: "insights", label: "Mail inactivity (hours)", help: "An insight is raised when no mail is sent or received for this long.", kind: .integer(1...720), defaultValue: "24"),
+        .init(key: .deferredCount, group: "insights", label: "Deferred recipients waiting", help: "An insight is raised when this many deferred recipients wait in the queue.", kind: .integer(1...1_000_000), defaultValue: "100"),
+        .init(key: .deferredAgeHours, group: "insights", label: "Oldest deferral (hours)", help: "An insight is raised when a deferred recipient has waited this long.", kind: .integer(1...720), defaultValue: "24"),
     ]
 
     public static func field(_ key: String) -> SettingField? { fields.first { $0.key.rawValue == key } }

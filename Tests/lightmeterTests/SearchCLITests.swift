@@ -37,3 +37,27 @@ import Testing
         #expect(r.out.isEmpty)
     }
 }
+
+@Suite struct InsightsCLITests {
+    /// `-importonly` replays the detectors over what it imported: `lightmeter insights` then lists them.
+    @Test func anImportOnlyRunFindsTheInsightsOfItsPeriod() throws {
+        var lines: [String] = []
+        for i in 0..<30 {
+            let q = String(format: "A%09X", i)
+            let t = String(format: "Mar  3 10:%02d:00", i)
+            lines.append("\(t) mx postfix/smtpd[1]: \(q): client=app[10.0.0.5]")
+            lines.append("\(t) mx postfix/qmgr[3]: \(q): from=<app@mx.example>, size=300, nrcpt=1 (queue active)")
+            let status = i % 3 == 0 ? "bounced" : "sent"
+            lines.append("\(t) mx postfix/smtp[4]: \(q): to=<u\(i)@example.net>, relay=mx.example.net[192.0.2.10]:25, delay=1, delays=0/0/0/1, dsn=\(status == "sent" ? "2.0.0" : "5.1.1"), status=\(status) (\(status == "sent" ? "250 ok" : "550 5.1.1 unknown"))")
+            lines.append("\(t) mx postfix/qmgr[3]: \(q): removed")
+        }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["-workspace", dir + "/ws", "-stdin", "-importonly", "-log_starting_year", "2026"], stdin: Data((lines.joined(separator: "\n") + "\n").utf8))
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("insights found in the imported logs"))
+        let out = try CLI.run(["insights", "-workspace", dir + "/ws", "-json"]).out
+        let kinds = out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.map { $0["kind"] as? String }
+        #expect(kinds.contains("high_bounce_rate") && kinds.contains("import_summary"), "\(out)")
+    }
+}
