@@ -63,11 +63,7 @@ struct DashboardController {
         let granularity = requested == "auto" ? (p.days <= 3 ? "hour" : "day") : requested
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = p.timeZone
-        let f = DateFormatter()
-        f.calendar = cal
-        f.timeZone = p.timeZone
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = granularity == "hour" ? "yyyy-MM-dd HH:mm" : "yyyy-MM-dd"
+        let f = dayFormatter(p.timeZone, granularity == "hour" ? "yyyy-MM-dd HH:mm" : "yyyy-MM-dd")
         var times: [Int64] = []
         var t = Date(timeIntervalSince1970: TimeInterval(p.from))
         let end = Date(timeIntervalSince1970: TimeInterval(p.to))
@@ -196,11 +192,7 @@ struct DashboardController {
     func presets(_ p: Period, _ l: Localizer) -> [[String: Any]] {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = p.timeZone
-        let f = DateFormatter()
-        f.calendar = cal
-        f.timeZone = p.timeZone
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "yyyy-MM-dd"
+        let f = dayFormatter(p.timeZone)
         let today = f.string(from: Date())
         func ago(_ n: Int) -> String { f.string(from: cal.date(byAdding: .day, value: -n, to: Date())!) }
         return [("Today", today, today), ("Last 7 days", ago(6), today), ("Last 30 days", ago(29), today), ("Last 90 days", ago(89), today)].map {

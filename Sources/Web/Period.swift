@@ -45,11 +45,7 @@ struct Period: Sendable {
         guard fromStart <= toStart else { throw HTTPError(.badRequest, message: "from must not be after to") }
         let end = cal.date(byAdding: .day, value: 1, to: toStart)!
         guard end.timeIntervalSince(fromStart) <= 3700 * 86400 else { throw HTTPError(.badRequest, message: "the period is longer than ten years") }
-        let f = DateFormatter()
-        f.calendar = cal
-        f.timeZone = tz
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "yyyy-MM-dd"
+        let f = dayFormatter(tz)
         return Period(from: Int64(fromStart.timeIntervalSince1970), to: Int64(end.timeIntervalSince1970),
                       fromDay: f.string(from: fromStart), toDay: f.string(from: toStart), timeZone: tz)
     }
@@ -69,4 +65,16 @@ extension Request {
         for (k, v) in uri.queryParameters { out[String(k)] = String(v) }
         return out
     }
+}
+
+/// Dates as the API writes them, in a time zone: "2026-11-25" (or another pattern).
+func dayFormatter(_ tz: TimeZone, _ pattern: String = "yyyy-MM-dd") -> DateFormatter {
+    var cal = Calendar(identifier: .gregorian)
+    cal.timeZone = tz
+    let f = DateFormatter()
+    f.calendar = cal
+    f.timeZone = tz
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.dateFormat = pattern
+    return f
 }

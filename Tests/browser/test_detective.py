@@ -9,17 +9,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import ARTIFACTS
-from lightmeter_server import Lightmeter
-from test_dashboard import REAL_LOG, register
-
-
-@pytest.fixture
-def lightmeter():
-    if not REAL_LOG.exists():
-        pytest.skip("../shared/real-logs is not there")
-    s = Lightmeter(REAL_LOG.read_text(errors="replace"))
-    yield s
-    s.stop()
+from test_dashboard import lightmeter, register  # noqa: F401 (the fixture: lightmeter over a real log)
 
 
 def test_find_a_bounced_message_then_check_it_publicly(browser, lightmeter):

@@ -36,17 +36,9 @@ import Testing
         #expect(file.range(of: Data(secret.utf8)) == nil)
 
         // The token over real HTTP.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = ["-workspace", ws, "-stdin", "-listen", "127.0.0.1:0"]
-        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LIGHTMETER_") }
-        let err = Pipe(), inp = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = inp
-        try p.run()
-        defer { p.terminate(); p.waitUntilExit() }
-        let port = try listeningPort(err)
+        let server = try RunningServer.start(["-workspace", ws, "-stdin"])
+        defer { server.stop() }
+        let port = server.port
         var r = try httpGet(port: port, path: "/api/v0/user", headers: ["Authorization": "Bearer " + secret])
         #expect(r.hasPrefix("HTTP/1.1 200"), "\(r)")
         #expect(r.contains("\"email\":\"ada@example.org\""))

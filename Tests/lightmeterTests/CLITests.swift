@@ -132,3 +132,32 @@ func temporaryDirectory() -> String {
         #expect((obj["by_kind"] as! [String: Int])["qmgr.removed"] == 1)
     }
 }
+
+/// `lightmeter` serving on loopback (`-listen 127.0.0.1:0`): the process, its standard input (left
+/// open), and the port it listens on.
+struct RunningServer {
+    let process: Process
+    let input: Pipe
+    let port: Int
+
+    static func start(_ args: [String]) throws -> RunningServer {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CLI.binary)
+        p.arguments = args + ["-listen", "127.0.0.1:0"]
+        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LIGHTMETER_") }
+        let err = Pipe(), inp = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = inp
+        try p.run()
+        return RunningServer(process: p, input: inp, port: try listeningPort(err))
+    }
+
+    /// SIGTERM, then the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}

@@ -7,18 +7,9 @@ import Testing
     @Test func pausesFlushAndSIGTERMStopsAnOpenStdin() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLI.binary)
-        p.arguments = ["-workspace", dir + "/ws", "-stdin", "-listen", "127.0.0.1:0", "-log_starting_year", "2021"]
-        p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LIGHTMETER_") }
-        let err = Pipe(), inp = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = inp
-        try p.run()
-        _ = try listeningPort(err)
+        let server = try RunningServer.start(["-workspace", dir + "/ws", "-stdin", "-log_starting_year", "2021"])
         let lines = ExportReportCLITests.log.split(separator: "\n").prefix(5).joined(separator: "\n") + "\n"
-        try inp.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
+        try server.input.fileHandleForWriting.write(contentsOf: Data(lines.utf8))
         // Nothing more comes; within a few seconds what came is in the database.
         var rows: [String] = []
         for _ in 0..<40 where rows.isEmpty {
@@ -28,9 +19,8 @@ import Testing
         #expect(rows.count == 1)
         #expect(rows.first?.contains("alice@mx.example") == true)
         let started = Date()
-        p.terminate()
-        p.waitUntilExit()
+        let status = server.stop()
         #expect(Date().timeIntervalSince(started) < 10)
-        #expect(p.terminationStatus == 0)
+        #expect(status == 0)
     }
 }
