@@ -152,9 +152,9 @@ struct DashboardController {
                                "percent": max(1, Int((Double($0.count) / Double(max(top, 1)) * 100).rounded()))] }
         }
         values["topLists"] = [
-            ["id": "busiest", "title": l.t("Busiest domains"), "rows": try domains(nil)],
-            ["id": "bounced", "title": l.t("Most bounced domains"), "rows": try domains("bounced")],
-            ["id": "deferred", "title": l.t("Most deferred domains"), "rows": try domains("deferred")],
+            ["id": "busiest", "title": l.t("Busiest domains"), "rows": try domains(nil), "status": false],
+            ["id": "bounced", "title": l.t("Most bounced domains"), "rows": try domains("bounced"), "status": "bounced"],
+            ["id": "deferred", "title": l.t("Most deferred domains"), "rows": try domains("deferred"), "status": "deferred"],
         ].map { list -> [String: Any] in var l2 = list; l2["hasRows"] = !((list["rows"] as? [[String: Any]])?.isEmpty ?? true); return l2 }
         let s = try series(p, granularity: "auto")
         values["seriesRows"] = s.labels.enumerated().map { i, label -> [String: Any] in

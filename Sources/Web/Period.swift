@@ -54,7 +54,7 @@ struct Period: Sendable {
 
     /// The query string that names this period.
     var query: String {
-        "from=\(fromDay)&to=\(toDay)" + (timeZone == TimeZone.current ? "" : "&tz=" + (timeZone.identifier.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        "from=\(fromDay)&to=\(toDay)&tz=" + (timeZone.identifier.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "_-"))) ?? "UTC")
     }
 }
 

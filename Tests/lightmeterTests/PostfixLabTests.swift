@@ -62,7 +62,7 @@ struct PostfixLabTests {
             if let state { byState[state, default: []].insert(rcpt) }
             if e["returned"] as? Bool == true { byState["returned", default: []].insert(rcpt) }
         }
-        #expect(Set(byState.keys).isSuperset(of: ["sent", "received", "bounced", "expired", "returned", "rejected"]), "\(byState.keys)")
+        #expect(Set(byState.keys).isSuperset(of: ["sent", "received", "bounced", "deferred", "expired", "returned", "rejected"]), "\(byState.keys)")
         for (state, recipients) in byState {
             let r = try CLI.run(["search", "-workspace", dir + "/ws", "-status", state, "-json"])
             #expect(r.status == 0, "\(r.err)")
