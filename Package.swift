@@ -65,6 +65,7 @@ let package = Package(
             name: "Auth",
             dependencies: [
                 "Store",
+                "L10n",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             resources: [.copy("Resources/wordlists.txt")],

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HummingbirdBcrypt
+import L10n
 import Store
 
 /// The rules of accounts: who may register, how passwords are kept and checked, sessions, tokens.
@@ -31,15 +32,15 @@ public enum AccountError: Error, Equatable, CustomStringConvertible {
     /// English, a message id of the translation catalogues.
     public var description: String {
         switch self {
-        case .alreadyRegistered: return "An administrator is registered already."
-        case .multipleUsersDisabled: return "This server has a single user; start it with -allow_multiple_users to add accounts."
-        case .notAdmin: return "Only an administrator can do this."
-        case .invalidName: return "Enter a name."
-        case .invalidEmail: return "Enter a valid e-mail address."
-        case .emailTaken: return "An account with this e-mail address exists already."
+        case .alreadyRegistered: return N_("An administrator is registered already.")
+        case .multipleUsersDisabled: return N_("This server has a single user; start it with -allow_multiple_users to add accounts.")
+        case .notAdmin: return N_("Only an administrator can do this.")
+        case .invalidName: return N_("Enter a name.")
+        case .invalidEmail: return N_("Enter a valid e-mail address.")
+        case .emailTaken: return N_("An account with this e-mail address exists already.")
         case .weakPassword(let why): return why
-        case .wrongPassword: return "The current password is wrong."
-        case .noSuchUser: return "No account has this e-mail address."
+        case .wrongPassword: return N_("The current password is wrong.")
+        case .noSuchUser: return N_("No account has this e-mail address.")
         }
     }
 }
@@ -101,7 +102,7 @@ public struct Accounts: Sendable {
         guard Self.isValidEmail(email) else { throw AccountError.invalidEmail }
         let strength = estimator.estimate(password, userInputs: [name, email])
         guard strength.isAcceptable else {
-            throw AccountError.weakPassword(strength.warning ?? "Add another word or two. Uncommon words are better.")
+            throw AccountError.weakPassword(strength.warning ?? N_("Add another word or two. Uncommon words are better."))
         }
     }
 

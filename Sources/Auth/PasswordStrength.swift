@@ -1,4 +1,5 @@
 import Foundation
+import L10n
 
 /// How hard a password is to guess, estimated the way zxcvbn does it: the password is covered by the
 /// cheapest sequence of patterns an attacker would try (ranked dictionary words, the user's own name
@@ -63,7 +64,7 @@ public final class PasswordEstimator: Sendable {
     /// count as the first words an attacker tries.
     public func estimate(_ password: String, userInputs: [String] = []) -> PasswordStrength {
         let chars = Array(password.prefix(Self.maxLength))
-        guard !chars.isEmpty else { return PasswordStrength(log10Guesses: 0, score: 0, warning: "Enter a password.") }
+        guard !chars.isEmpty else { return PasswordStrength(log10Guesses: 0, score: 0, warning: N_("Enter a password.")) }
         var inputs: [String: Int] = [:]
         for input in userInputs {
             let lower = input.lowercased()
@@ -85,7 +86,7 @@ public final class PasswordEstimator: Sendable {
         var warning: String?
         if score < PasswordStrength.minimumScore {
             warning = sequence.filter { $0.warning != nil }.max(by: { $0.j - $0.i < $1.j - $1.i })?.warning
-                ?? "Add another word or two. Uncommon words are better."
+                ?? N_("Add another word or two. Uncommon words are better.")
         }
         return PasswordStrength(log10Guesses: (log * 10).rounded() / 10, score: score, warning: warning)
     }
@@ -185,7 +186,7 @@ public final class PasswordEstimator: Sendable {
                     guard subs > 0, subs < j - i + 1, let e = lookup(plain, inputs: inputs) else { continue }
                     let factor = pow(2, Double(min(subs, 8)))
                     out.append(Match(i: i, j: j, guesses: max(Double(e.rank) * caseFactor * factor, minimum),
-                                     warning: e.list == .password ? "This is similar to a commonly used password." : warning(e.list, rank: e.rank)))
+                                     warning: e.list == .password ? N_("This is similar to a commonly used password.") : warning(e.list, rank: e.rank)))
                 }
             }
         }
@@ -194,10 +195,10 @@ public final class PasswordEstimator: Sendable {
 
     func warning(_ list: List, rank: Int) -> String? {
         switch list {
-        case .password: return rank <= 100 ? "This is a top-100 common password." : "This is a very common password."
-        case .name: return "Names and surnames are easy to guess."
-        case .userInput: return "Do not use your name or e-mail address in the password."
-        case .word: return "A word by itself is easy to guess."
+        case .password: return rank <= 100 ? N_("This is a top-100 common password.") : N_("This is a very common password.")
+        case .name: return N_("Names and surnames are easy to guess.")
+        case .userInput: return N_("Do not use your name or e-mail address in the password.")
+        case .word: return N_("A word by itself is easy to guess.")
         }
     }
 
@@ -230,7 +231,7 @@ public final class PasswordEstimator: Sendable {
                 }
                 guard count >= 2, unit * count >= 3 else { continue }
                 let base = unit == 1 ? 11 : mostGuessable(Array(chars[i..<(i + unit)]), inputs: inputs).0
-                out.append(Match(i: i, j: i + unit * count - 1, guesses: base * Double(count), warning: "Repeats like \"aaa\" or \"abcabc\" are easy to guess."))
+                out.append(Match(i: i, j: i + unit * count - 1, guesses: base * Double(count), warning: N_("Repeats like \"aaa\" or \"abcabc\" are easy to guess.")))
             }
         }
         return out
@@ -251,7 +252,7 @@ public final class PasswordEstimator: Sendable {
                 let first = chars[i]
                 var base: Double = "aAzZ019".contains(first) ? 4 : (first.isNumber ? 10 : 26)
                 if step < 0 { base *= 2 }
-                out.append(Match(i: i, j: j, guesses: base * Double(j - i + 1), warning: "Sequences like \"abc\" or \"6543\" are easy to guess."))
+                out.append(Match(i: i, j: j, guesses: base * Double(j - i + 1), warning: N_("Sequences like \"abc\" or \"6543\" are easy to guess.")))
                 i = j
             } else {
                 i += 1
@@ -294,7 +295,7 @@ public final class PasswordEstimator: Sendable {
             }
             if j - i + 1 >= 4 {
                 let length = Double(j - i + 1)
-                out.append(Match(i: i, j: j, guesses: 94 * length * pow(4.6, Double(turns)), warning: "Straight rows of keys like \"qwerty\" are easy to guess."))
+                out.append(Match(i: i, j: j, guesses: 94 * length * pow(4.6, Double(turns)), warning: N_("Straight rows of keys like \"qwerty\" are easy to guess.")))
                 i = j
             } else {
                 i += 1
@@ -313,11 +314,11 @@ public final class PasswordEstimator: Sendable {
                 let s = chars[i..<(i + len)]
                 guard s.allSatisfy(\.isASCII), s.allSatisfy(\.isNumber), let v = Int(String(s)) else { continue }
                 if len == 4, (1900...2049).contains(v) {
-                    out.append(Match(i: i, j: i + 3, guesses: Double(max(abs(v - thisYear), 20)), warning: "Recent years and dates are easy to guess."))
+                    out.append(Match(i: i, j: i + 3, guesses: Double(max(abs(v - thisYear), 20)), warning: N_("Recent years and dates are easy to guess.")))
                 } else if len >= 6 {
                     let years = len == 8 ? [v / 10_000, v % 10_000] : [1900 + v / 10_000, 1900 + v % 100]
                     if years.contains(where: { (1900...2049).contains($0) }) {
-                        out.append(Match(i: i, j: i + len - 1, guesses: 365 * 20, warning: "Recent years and dates are easy to guess."))
+                        out.append(Match(i: i, j: i + len - 1, guesses: 365 * 20, warning: N_("Recent years and dates are easy to guess.")))
                     }
                 }
             }

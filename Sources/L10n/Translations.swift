@@ -155,3 +155,25 @@ public struct Localizer: Sendable {
         return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
     }
 }
+
+/// Marks an English message id where it is written, for the extraction script and the catalogue test;
+/// the translation happens where it is shown (`Localizer.t`).
+public func N_(_ s: String) -> String { s }
+
+/// A message id with the values of its `{{placeholders}}`, translated where it is shown.
+public struct Message: Sendable, Equatable, CustomStringConvertible {
+    public var id: String
+    public var values: [String: String]
+
+    public init(_ id: String, _ values: [String: String] = [:]) {
+        self.id = id
+        self.values = values
+    }
+
+    /// In English.
+    public var description: String { Localizer.english.t(id, values) }
+}
+
+extension Localizer {
+    public func t(_ m: Message) -> String { t(m.id, m.values) }
+}

@@ -186,8 +186,8 @@ struct DashboardController {
         return pages.render("dashboard", values, context: context)
     }
 
-    static let statusLabels = ["sent": "Sent", "bounced": "Bounced", "deferred": "Deferred", "expired": "Expired",
-                               "rejected": "Rejected", "returned": "Returned to sender"]
+    static let statusLabels = ["sent": N_("Sent"), "bounced": N_("Bounced"), "deferred": N_("Deferred"), "expired": N_("Expired"),
+                               "rejected": N_("Rejected"), "returned": N_("Returned to sender"), "received": N_("Received")]
 
     func presets(_ p: Period, _ l: Localizer) -> [[String: Any]] {
         var cal = Calendar(identifier: .gregorian)
@@ -195,7 +195,7 @@ struct DashboardController {
         let f = dayFormatter(p.timeZone)
         let today = f.string(from: Date())
         func ago(_ n: Int) -> String { f.string(from: cal.date(byAdding: .day, value: -n, to: Date())!) }
-        return [("Today", today, today), ("Last 7 days", ago(6), today), ("Last 30 days", ago(29), today), ("Last 90 days", ago(89), today)].map {
+        return [(N_("Today"), today, today), (N_("Last 7 days"), ago(6), today), (N_("Last 30 days"), ago(29), today), (N_("Last 90 days"), ago(89), today)].map {
             ["label": l.t($0.0), "from": $0.1, "to": $0.2, "current": p.fromDay == $0.1 && p.toDay == $0.2]
         }
     }

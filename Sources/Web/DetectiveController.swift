@@ -36,7 +36,7 @@ struct DetectiveController {
         s.queueID = value("queue_id")
         s.messageID = value("message_id")
         if let st = value("status") {
-            guard let v = SearchStatus(rawValue: st) else { throw BadQuery(message: "Unknown status.") }
+            guard let v = SearchStatus(rawValue: st) else { throw BadQuery(message: N_("Unknown status.")) }
             s.status = v
         }
         var period: Period?
@@ -46,7 +46,7 @@ struct DetectiveController {
                 if value("from") == nil { pq["from"] = "1970-01-01" }
                 period = try Period.parse(pq)
             } catch let e as HTTPError {
-                throw BadQuery(message: e.body ?? "Enter the dates as YYYY-MM-DD.")
+                throw BadQuery(message: N_("Enter the dates as YYYY-MM-DD."))
             }
             s.from = period!.from
             s.to = period!.to
@@ -54,10 +54,10 @@ struct DetectiveController {
         s.offset = max(0, page - 1) * s.limit
         if publicPage {
             guard let snd = s.sender, let rcpt = s.recipient, Accounts.isValidEmail(snd), Accounts.isValidEmail(rcpt) else {
-                throw BadQuery(message: "Enter the full sender and recipient addresses.")
+                throw BadQuery(message: N_("Enter the full sender and recipient addresses."))
             }
             guard value("from") != nil, value("to") != nil, let p = period, p.days <= 93 else {
-                throw BadQuery(message: "Enter the dates between which the message was sent (at most three months).")
+                throw BadQuery(message: N_("Enter the dates between which the message was sent (at most three months)."))
             }
             s.queueID = nil
             s.messageID = nil
@@ -289,6 +289,6 @@ struct DetectiveController {
         return pages.render("detective", values, context: context, status: status)
     }
 
-    static let labels = ["sent": "Sent", "bounced": "Bounced", "deferred": "Deferred", "expired": "Expired", "returned": "Returned",
-                         "received": "Received", "rejected": "Rejected", "pending": "Pending"]
+    static let labels = ["sent": N_("Sent"), "bounced": N_("Bounced"), "deferred": N_("Deferred"), "expired": N_("Expired"),
+                         "returned": N_("Returned"), "received": N_("Received"), "rejected": N_("Rejected"), "pending": N_("Pending")]
 }

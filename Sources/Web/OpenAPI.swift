@@ -157,9 +157,9 @@ struct APIDocController {
         router.get("/api") { _, context in
             let l = context.localizer
             return pages.render("api", ["endpoints": APIDoc.endpoints.map { e -> [String: Any] in
-                ["method": e.method, "path": e.path, "summary": l.t(e.summary), "anchor": (e.method + e.path).replacingOccurrences(of: "/", with: "-"),
+                ["method": e.method, "path": e.path, "summary": e.summary, "anchor": (e.method + e.path).replacingOccurrences(of: "/", with: "-"),
                  "hasParams": !e.params.isEmpty,
-                 "params": e.params.map { ["name": $0.name, "in": $0.location, "description": l.t($0.description)] },
+                 "params": e.params.map { ["name": $0.name, "in": $0.location, "description": $0.description] },
                  "body": e.body ?? false, "example": e.example, "isPublic": e.isPublic]
             }], context: context)
         }

@@ -50,36 +50,36 @@ public enum SettingKey: String, Sendable, CaseIterable {
 
 public enum SettingsSchema {
     public static let groups = ["general", "notifications", "detective", "insights"]
-    public static let groupTitles = ["general": "General", "notifications": "Notifications", "detective": "Message detective", "insights": "Insights"]
+    public static let groupTitles = ["general": N_("General"), "notifications": N_("Notifications"), "detective": N_("Message detective"), "insights": N_("Insights")]
 
     public static let fields: [SettingField] = [
-        .init(key: .publicURL, group: "general", label: "Public URL", help: "The address users reach Control Center at, e.g. https://mail.example.com/lightmeter/ (used in links of notifications and under a path prefix).", kind: .url, defaultValue: ""),
-        .init(key: .language, group: "general", label: "Default language", help: "For users who have not chosen one and browsers that ask for none we have.", kind: .language, defaultValue: ""),
-        .init(key: .postfixPublicIP, group: "general", label: "Postfix public IP address", help: "The address your server sends mail from: checked against blocklists.", kind: .ip, defaultValue: ""),
-        .init(key: .dataRetentionDays, group: "general", label: "Data retention (days)", help: "Tracked messages older than this are deleted. -data_retention_days, when given, wins.", kind: .integer(1...3650), defaultValue: "90"),
-        .init(key: .slackToken, group: "notifications", label: "Slack bot token", help: "A bot token (xoxb-...) with the chat:write scope.", kind: .secret, defaultValue: ""),
-        .init(key: .slackChannel, group: "notifications", label: "Slack channel", help: "The channel notifications go to, e.g. #mail-ops.", kind: .text, defaultValue: ""),
-        .init(key: .smtpHost, group: "notifications", label: "SMTP server", help: "The server notification e-mails are sent through.", kind: .text, defaultValue: ""),
-        .init(key: .smtpPort, group: "notifications", label: "SMTP port", help: "587 for STARTTLS, 465 for TLS, 25 for none.", kind: .integer(1...65535), defaultValue: "587"),
-        .init(key: .smtpSecurity, group: "notifications", label: "SMTP security", help: "How the connection is protected.", kind: .choice(["starttls", "tls", "none"]), defaultValue: "starttls"),
-        .init(key: .smtpUsername, group: "notifications", label: "SMTP user name", help: "Leave empty when the server needs no authentication.", kind: .text, defaultValue: ""),
-        .init(key: .smtpPassword, group: "notifications", label: "SMTP password", help: "Kept in the workspace; never shown again once saved.", kind: .secret, defaultValue: ""),
-        .init(key: .smtpFrom, group: "notifications", label: "Sender address", help: "The From: of notification e-mails.", kind: .email, defaultValue: ""),
-        .init(key: .smtpTo, group: "notifications", label: "Recipients", help: "Addresses notifications go to, separated by commas.", kind: .emails, defaultValue: ""),
-        .init(key: .webhookURL, group: "notifications", label: "Webhook URL", help: "Each notification is also POSTed there as JSON.", kind: .url, defaultValue: ""),
-        .init(key: .detectivePublicPage, group: "detective", label: "Public message detective", help: "Lets people without an account check the delivery of their own messages.", kind: .bool, defaultValue: "false"),
-        .init(key: .bounceRatePercent, group: "insights", label: "High bounce rate (%)", help: "An insight is raised when this share of outbound deliveries bounces over 6 hours (at least 20 deliveries).", kind: .integer(1...100), defaultValue: "5"),
-        .init(key: .inactivityHours, group: "insights", label: "Mail inactivity (hours)", help: "An insight is raised when no mail is sent or received for this long.", kind: .integer(1...720), defaultValue: "24"),
-        .init(key: .deferredCount, group: "insights", label: "Deferred recipients waiting", help: "An insight is raised when this many deferred recipients wait in the queue.", kind: .integer(1...1_000_000), defaultValue: "100"),
-        .init(key: .deferredAgeHours, group: "insights", label: "Oldest deferral (hours)", help: "An insight is raised when a deferred recipient has waited this long.", kind: .integer(1...720), defaultValue: "24"),
+        .init(key: .publicURL, group: "general", label: N_("Public URL"), help: N_("The address users reach Control Center at, e.g. https://mail.example.com/lightmeter/ (used in links of notifications and under a path prefix)."), kind: .url, defaultValue: ""),
+        .init(key: .language, group: "general", label: N_("Default language"), help: N_("For users who have not chosen one and browsers that ask for none we have."), kind: .language, defaultValue: ""),
+        .init(key: .postfixPublicIP, group: "general", label: N_("Postfix public IP address"), help: N_("The address your server sends mail from: checked against blocklists."), kind: .ip, defaultValue: ""),
+        .init(key: .dataRetentionDays, group: "general", label: N_("Data retention (days)"), help: N_("Tracked messages older than this are deleted. -data_retention_days, when given, wins."), kind: .integer(1...3650), defaultValue: "90"),
+        .init(key: .slackToken, group: "notifications", label: N_("Slack bot token"), help: N_("A bot token (xoxb-...) with the chat:write scope."), kind: .secret, defaultValue: ""),
+        .init(key: .slackChannel, group: "notifications", label: N_("Slack channel"), help: N_("The channel notifications go to, e.g. #mail-ops."), kind: .text, defaultValue: ""),
+        .init(key: .smtpHost, group: "notifications", label: N_("SMTP server"), help: N_("The server notification e-mails are sent through."), kind: .text, defaultValue: ""),
+        .init(key: .smtpPort, group: "notifications", label: N_("SMTP port"), help: N_("587 for STARTTLS, 465 for TLS, 25 for none."), kind: .integer(1...65535), defaultValue: "587"),
+        .init(key: .smtpSecurity, group: "notifications", label: N_("SMTP security"), help: N_("How the connection is protected."), kind: .choice(["starttls", "tls", "none"]), defaultValue: "starttls"),
+        .init(key: .smtpUsername, group: "notifications", label: N_("SMTP user name"), help: N_("Leave empty when the server needs no authentication."), kind: .text, defaultValue: ""),
+        .init(key: .smtpPassword, group: "notifications", label: N_("SMTP password"), help: N_("Kept in the workspace; never shown again once saved."), kind: .secret, defaultValue: ""),
+        .init(key: .smtpFrom, group: "notifications", label: N_("Sender address"), help: N_("The From: of notification e-mails."), kind: .email, defaultValue: ""),
+        .init(key: .smtpTo, group: "notifications", label: N_("Recipients"), help: N_("Addresses notifications go to, separated by commas."), kind: .emails, defaultValue: ""),
+        .init(key: .webhookURL, group: "notifications", label: N_("Webhook URL"), help: N_("Each notification is also POSTed there as JSON."), kind: .url, defaultValue: ""),
+        .init(key: .detectivePublicPage, group: "detective", label: N_("Public message detective"), help: N_("Lets people without an account check the delivery of their own messages."), kind: .bool, defaultValue: "false"),
+        .init(key: .bounceRatePercent, group: "insights", label: N_("High bounce rate (%)"), help: N_("An insight is raised when this share of outbound deliveries bounces over 6 hours (at least 20 deliveries)."), kind: .integer(1...100), defaultValue: "5"),
+        .init(key: .inactivityHours, group: "insights", label: N_("Mail inactivity (hours)"), help: N_("An insight is raised when no mail is sent or received for this long."), kind: .integer(1...720), defaultValue: "24"),
+        .init(key: .deferredCount, group: "insights", label: N_("Deferred recipients waiting"), help: N_("An insight is raised when this many deferred recipients wait in the queue."), kind: .integer(1...1_000_000), defaultValue: "100"),
+        .init(key: .deferredAgeHours, group: "insights", label: N_("Oldest deferral (hours)"), help: N_("An insight is raised when a deferred recipient has waited this long."), kind: .integer(1...720), defaultValue: "24"),
     ]
 
     public static func field(_ key: String) -> SettingField? { fields.first { $0.key.rawValue == key } }
 }
 
 public struct SettingsError: Error, CustomStringConvertible {
-    /// Per field key: what is wrong (English message id).
-    public var problems: [String: String]
+    /// Per field key: what is wrong.
+    public var problems: [String: Message]
     public var description: String { problems.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ") }
 }
 
@@ -113,11 +113,11 @@ public final class SettingsStore: @unchecked Sendable {
     /// Validates and saves `changes` (field key -> new value; nil or "" clears it; a secret left
     /// empty keeps its value unless `clearSecrets` names it). Nothing is saved if any is wrong.
     public func update(_ changes: [String: String?], clearSecrets: Set<String> = []) throws {
-        var problems: [String: String] = [:]
+        var problems: [String: Message] = [:]
         var writes: [String: String?] = [:]
         for (key, raw) in changes {
             guard let field = SettingsSchema.field(key) else {
-                problems[key] = "Unknown setting."
+                problems[key] = Message(N_("Unknown setting."))
                 continue
             }
             let value = (raw ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
@@ -141,25 +141,32 @@ public final class SettingsStore: @unchecked Sendable {
         }
     }
 
-    func check(_ field: SettingField, _ v: String) -> String? {
+    func check(_ field: SettingField, _ v: String) -> Message? {
         switch field.kind {
-        case .text, .secret: return v.count > 500 ? "Too long." : nil
+        case .text, .secret: return v.count > 500 ? Message(N_("Too long.")) : nil
         case .url:
             guard let u = URL(string: v), let s = u.scheme?.lowercased(), s == "http" || s == "https", u.host?.isEmpty == false else {
-                return "Enter an http:// or https:// address."
+                return Message(N_("Enter an http:// or https:// address."))
             }
             return nil
-        case .ip: return IPAddress(v) == nil || v.contains(":") && !v.contains("::") && v.filter({ $0 == ":" }).count == 1 ? "Enter an IPv4 or IPv6 address." : nil
+        case .ip:
+            // An address alone: not "192.0.2.1:25".
+            let isAddress = IPAddress(v) != nil && !v.contains("[") && !(v.contains(".") && v.contains(":"))
+            return isAddress ? nil : Message(N_("Enter an IPv4 or IPv6 address."))
         case .integer(let r):
-            guard let n = Int(v), r.contains(n) else { return "Enter a whole number from \(r.lowerBound) to \(r.upperBound)." }
+            guard let n = Int(v), r.contains(n) else {
+                return Message(N_("Enter a whole number from {{min}} to {{max}}."), ["min": String(r.lowerBound), "max": String(r.upperBound)])
+            }
             return nil
-        case .bool: return ["true", "false", "on", "off", "1", "0"].contains(v.lowercased()) ? nil : "Enter true or false."
-        case .email: return Accounts.isValidEmail(v) ? nil : "Enter a valid e-mail address."
+        case .bool: return ["true", "false", "on", "off", "1", "0"].contains(v.lowercased()) ? nil : Message(N_("Enter true or false."))
+        case .email: return Accounts.isValidEmail(v) ? nil : Message(N_("Enter a valid e-mail address."))
         case .emails:
             let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return list.allSatisfy(Accounts.isValidEmail) ? nil : "Enter e-mail addresses separated by commas."
-        case .choice(let options): return options.contains(v) ? nil : "Choose one of: \(options.joined(separator: ", "))."
-        case .language: return languages.contains(v) ? nil : "Choose a language we have: \(languages.joined(separator: ", "))."
+            return list.allSatisfy(Accounts.isValidEmail) ? nil : Message(N_("Enter e-mail addresses separated by commas."))
+        case .choice(let options):
+            return options.contains(v) ? nil : Message(N_("Choose one of: {{options}}."), ["options": options.joined(separator: ", ")])
+        case .language:
+            return languages.contains(v) ? nil : Message(N_("Choose a language we have: {{languages}}."), ["languages": languages.joined(separator: ", ")])
         }
     }
 

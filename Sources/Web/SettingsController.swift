@@ -31,7 +31,7 @@ struct SettingsController {
 
     // MARK: page
 
-    func view(_ context: AppRequestContext, fieldErrors: [String: String] = [:], submitted: [String: String] = [:],
+    func view(_ context: AppRequestContext, fieldErrors: [String: Message] = [:], submitted: [String: String] = [:],
               extra: [String: Any] = [:], status: HTTPResponse.Status = .ok) throws -> Response {
         let user = try context.requireIdentity()
         let l = context.localizer
@@ -66,7 +66,7 @@ struct SettingsController {
 
     static let languageNames = ["en": "English", "de": "Deutsch", "es": "Español", "fr": "Français", "pt_BR": "Português (Brasil)"]
 
-    func fieldView(_ f: SettingField, _ l: Localizer, error: String?, submitted: String?) -> [String: Any] {
+    func fieldView(_ f: SettingField, _ l: Localizer, error: Message?, submitted: String?) -> [String: Any] {
         let stored = settings.value(f.key) ?? ""
         var v: [String: Any] = [
             "key": f.key.rawValue, "id": f.key.rawValue.replacingOccurrences(of: ".", with: "-"),
@@ -227,7 +227,6 @@ struct SettingsController {
         }
         var changes: [String: String?] = [:]
         var clear: Set<String> = []
-        let problems: [String: String] = [:]
         for (group, fields) in object {
             for (name, value) in fields {
                 let key = group + "." + name
@@ -236,7 +235,6 @@ struct SettingsController {
             }
         }
         do {
-            guard problems.isEmpty else { throw SettingsError(problems: problems) }
             try settings.update(changes, clearSecrets: clear)
         } catch let e as SettingsError {
             var r = try json(["errors": e.problems.mapValues { context.localizer.t($0) }])
