@@ -35,8 +35,8 @@ public protocol Detector: Sendable {
 
 func format(_ v: Double) -> String { String(format: "%.1f", v) }
 
-/// Too many outbound deliveries bounce: above the threshold over the window, with a minimum volume;
-/// at most one per window.
+/// Too many outbound deliveries bounce, over all the server's mail and per sender domain: above the
+/// threshold over the window, with a minimum volume; then quiet for a window (the cooldown).
 public struct HighBounceRate: Detector {
     public let kind = "high_bounce_rate"
     public let interval: Int64 = 600
@@ -44,17 +44,33 @@ public struct HighBounceRate: Detector {
 
     public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
         let from = now - s.bounceWindow
+        var out: [Insight] = []
         let c = try db.countsByDirection(from: from, to: now)["outbound"] ?? [:]
         let bounced = c["bounced", default: 0]
         let total = ["sent", "bounced", "expired", "deferred"].reduce(0) { $0 + c[$1, default: 0] }
-        guard total >= s.bounceMinimum else { return [] }
-        let rate = Double(bounced) * 100 / Double(total)
-        guard rate > s.bounceRatePercent else { return [] }
-        return [Insight(time: now, kind: kind, category: "local", rating: "bad",
-                        title: "High bounce rate: \(format(rate))% of outbound mail bounced in the last \(s.bounceWindow / 3600) hours",
-                        details: ["bounced": String(bounced), "outbound": String(total), "rate_percent": format(rate),
-                                  "threshold_percent": format(s.bounceRatePercent), "from": String(from), "to": String(now)],
-                        key: "\(kind):\(now / s.bounceWindow)")]
+        if total >= s.bounceMinimum, Double(bounced) * 100 / Double(total) > s.bounceRatePercent,
+           try !db.hasInsight(kind: kind, keyPrefix: "\(kind):all:", since: now - s.bounceWindow) {
+            let rate = Double(bounced) * 100 / Double(total)
+            out.append(Insight(time: now, kind: kind, category: "local", rating: "bad",
+                               title: "High bounce rate: \(format(rate))% of outbound mail bounced in the last \(s.bounceWindow / 3600) hours",
+                               details: ["bounced": String(bounced), "outbound": String(total), "rate_percent": format(rate),
+                                         "threshold_percent": format(s.bounceRatePercent), "from": String(from), "to": String(now)],
+                               key: "\(kind):all:\(now)"))
+        }
+        // Per sender domain, when the server sends for several: one domain's list gone bad shows here.
+        let domains = try db.outboundBySenderDomain(from: from, to: now)
+        guard domains.count > 1 else { return out }
+        for (domain, v) in domains.sorted(by: { $0.key < $1.key }) where v.total >= s.bounceMinimum {
+            let rate = Double(v.bounced) * 100 / Double(v.total)
+            guard rate > s.bounceRatePercent, try !db.hasInsight(kind: kind, keyPrefix: "\(kind):\(domain):", since: now - s.bounceWindow) else { continue }
+            out.append(Insight(time: now, kind: kind, category: "local", rating: "bad",
+                               title: "High bounce rate: \(format(rate))% of outbound mail from \(domain) bounced in the last \(s.bounceWindow / 3600) hours",
+                               details: ["bounced": String(v.bounced), "outbound": String(v.total), "rate_percent": format(rate),
+                                         "threshold_percent": format(s.bounceRatePercent), "sender_domain": domain,
+                                         "from": String(from), "to": String(now)],
+                               key: "\(kind):\(domain):\(now)"))
+        }
+        return out
     }
 }
 
@@ -69,11 +85,13 @@ public struct MailInactivity: Detector {
         func total(_ from: Int64, _ to: Int64) throws -> Int {
             try db.countsByDirection(from: from, to: to).values.reduce(0) { $0 + $1.values.reduce(0, +) }
         }
-        guard try total(now - span, now) == 0, try total(now - 2 * span, now - span) > 0 else { return [] }
+        guard try total(now - span, now) == 0, try total(now - 2 * span, now - span) > 0,
+              let last = try db.lastActivity(before: now) else { return [] }
+        // One insight a silence: named by its start.
         return [Insight(time: now, kind: kind, category: "local", rating: "bad",
                         title: "No mail sent or received in the last \(s.inactivityHours) hours",
-                        details: ["hours": String(s.inactivityHours), "since": String(now - span)],
-                        key: "\(kind):\((now - span) / span)")]
+                        details: ["hours": String(s.inactivityHours), "since": String(last + 900)],
+                        key: "\(kind):\(last)")]
     }
 }
 

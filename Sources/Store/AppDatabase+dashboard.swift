@@ -127,3 +127,38 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// The start of the last quarter hour with any message or rejection before `time`.
+    public func lastActivity(before time: Int64) throws -> Int64? {
+        try reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(bucket) FROM rollup_status WHERE size = 900 AND bucket < ? AND n > 0",
+                               arguments: [time / 900]).map { $0 * 900 }
+        }
+    }
+
+    /// Outbound deliveries per sender domain of the messages first seen in [from, to): (total, bounced).
+    public func outboundBySenderDomain(from: Int64, to: Int64) throws -> [String: (total: Int, bounced: Int)] {
+        try reader.read { db in
+            var out: [String: (total: Int, bounced: Int)] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT lower(substr(m.sender, instr(m.sender, '@') + 1)) AS d, COUNT(*), SUM(d.status = 'bounced')
+                FROM messages m JOIN deliveries d ON d.message_id = m.id
+                WHERE m.first_seen >= ? AND m.first_seen < ? AND d.direction = 'outbound' AND m.origin != 'notification'
+                    AND instr(m.sender, '@') > 0
+                GROUP BY d
+                """, arguments: [from, to])
+            while let r = try rows.next() { out[r[0]] = (r[1], r[2]) }
+            return out
+        }
+    }
+
+    /// Whether an insight of `kind` (and `key` prefix) was stored at or after `since`.
+    public func hasInsight(kind: String, keyPrefix: String? = nil, since: Int64) throws -> Bool {
+        try reader.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM insights WHERE kind = ? AND time >= ? AND (? IS NULL OR key LIKE ? || '%'))
+                """, arguments: [kind, since, keyPrefix, keyPrefix]) ?? false
+        }
+    }
+}

@@ -24,13 +24,14 @@ struct LogBuilder {
 
     /// An outbound message: `status` sent, bounced or deferred (still in the queue).
     mutating func outbound(at minute: Int, to rcpt: String = "x@example.net", status: String = "sent",
-                           reply: String = "250 2.0.0 Ok", relay: String = "mx.example.net[192.0.2.10]:25") {
+                           reply: String = "250 2.0.0 Ok", relay: String = "mx.example.net[192.0.2.10]:25",
+                           from sender: String = "app@mx.example") {
         n += 1
         let q = String(format: "%05X%05X", n, minute)
         let t = Self.stamp(minute)
         let dsn = status == "sent" ? "2.0.0" : status == "bounced" ? "5.7.1" : "4.7.0"
         lines.append("\(t) mx postfix/smtpd[1]: \(q): client=app[10.0.0.5]")
-        lines.append("\(t) mx postfix/qmgr[3]: \(q): from=<app@mx.example>, size=300, nrcpt=1 (queue active)")
+        lines.append("\(t) mx postfix/qmgr[3]: \(q): from=<\(sender)>, size=300, nrcpt=1 (queue active)")
         lines.append("\(t) mx postfix/smtp[4]: \(q): to=<\(rcpt)>, relay=\(relay), delay=1, delays=0/0/0/1, dsn=\(dsn), status=\(status) (\(reply))")
         if status != "deferred" { lines.append("\(t) mx postfix/qmgr[3]: \(q): removed") }
     }
@@ -80,6 +81,20 @@ func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
         #expect(try engine.runOnce(at: at(300)).isEmpty, "same window: the cooldown")
     }
 
+    @Test func perSenderDomainWhenTheServerSendsForSeveral() throws {
+        let (dir, db) = try seeded { b in
+            for i in 0..<40 { b.outbound(at: 60 + i, from: "news@shop.example") }
+            for i in 0..<20 { b.outbound(at: 60 + i, status: i < 8 ? "bounced" : "sent", reply: "550 5.1.1 unknown", from: "list@club.example") }
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 8 of 60 overall (13%), 8 of 20 for club.example (40%).
+        var s = DetectorSettings()
+        s.bounceRatePercent = 20
+        let found = try HighBounceRate().detect(at: at(180), db: db, settings: s)
+        #expect(found.map { $0.detailValues["sender_domain"] } == ["club.example"])
+        #expect(found.first?.detailValues["rate_percent"] == "40.0")
+    }
+
     @Test func inactivityAfterActivity() throws {
         let (dir, db) = try seeded { b in b.outbound(at: 600) }
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -88,6 +103,11 @@ func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
         let found = try d.detect(at: at(600 + 60 * 26), db: db, settings: DetectorSettings())
         #expect(found.count == 1 && found[0].kind == "mail_inactivity")
         #expect(try d.detect(at: at(600 + 60 * 60), db: db, settings: DetectorSettings()).isEmpty, "no activity before the silence either")
+        // One insight for one silence, however often it is looked at.
+        let engine = InsightsEngine(db: db, detectors: [d])
+        var made = 0
+        for h in 25...47 { made += try engine.runOnce(at: at(600 + 60 * h)).count }
+        #expect(made == 1)
     }
 
     @Test func deferredRecipientsPilingUp() throws {

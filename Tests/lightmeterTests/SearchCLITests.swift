@@ -63,3 +63,25 @@ import Testing
         #expect(kinds.contains("high_bounce_rate") && kinds.contains("import_summary"), "\(out)")
     }
 }
+
+@Suite struct RealLogInsightsTests {
+    static let log = CLI.root + "/../shared/real-logs/fonylew_config-mailgateway_maillog"
+
+    /// The historical replay over a real mail gateway's week: its bounce storm and its quiet weekend.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: log), "../shared/real-logs is not there"))
+    func replayOverARealLog() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try CLI.run(["-workspace", dir + "/ws", "-stdin", "-importonly", "-log_starting_year", "2021"],
+                            stdin: try Data(contentsOf: URL(fileURLWithPath: Self.log)))
+        #expect(r.status == 0, "\(r.err)")
+        let lines = try CLI.run(["insights", "-workspace", dir + "/ws", "-json"]).out.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        let kinds = lines.map { $0["kind"] as! String }.sorted()
+        #expect(kinds == ["high_bounce_rate", "import_summary", "mail_inactivity"], "\(lines)")
+        let storm = try #require(lines.first { $0["kind"] as? String == "high_bounce_rate" })
+        #expect(storm["time"] as? String == "2021-06-02T16:00:00Z" && storm["active"] as? Bool == true)
+        #expect(lines.first { $0["kind"] as? String == "mail_inactivity" }?["active"] as? Bool == false)
+    }
+}
