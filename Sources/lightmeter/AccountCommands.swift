@@ -62,7 +62,7 @@ struct TokenCommand: AsyncParsableCommand {
                 print("revoked token \(id) of \(u.email)")
                 return
             }
-            throw ValidationError("no token has the id \(id)")
+            throw ValidationError(cli.t("no token has the id {{id}}", ["id": String(id)]))
         }
     }
 }
@@ -94,7 +94,7 @@ struct UserCommand: ParsableCommand {
 
         func run() throws {
             let db = try ws.open()
-            guard let u = try db.user(email: email) else { throw ValidationError("no account has the address \(email)") }
+            guard let u = try db.user(email: email) else { throw ValidationError(cli.t("no account has the address {{email}}", ["email": email])) }
             try db.deleteUser(id: u.id!)
             print("deleted \(u.email)" + (try db.userCount() == 0 ? "; the next visit to the web UI registers a new administrator" : ""))
         }
@@ -103,11 +103,11 @@ struct UserCommand: ParsableCommand {
 
 func findUser(_ db: AppDatabase, email: String?) throws -> User {
     if let email {
-        guard let u = try db.user(email: email) else { throw ValidationError("no account has the address \(email)") }
+        guard let u = try db.user(email: email) else { throw ValidationError(cli.t("no account has the address {{email}}", ["email": email])) }
         return u
     }
     guard let u = try db.users().first(where: \.isAdmin) else {
-        throw ValidationError("no account yet: register the administrator in the web UI first")
+        throw ValidationError(cli.t("no account yet: register the administrator in the web UI first"))
     }
     return u
 }
@@ -118,13 +118,13 @@ func resetAccount(workspace: String, email: String, password: String?, newEmail:
     let db = try openExistingWorkspace(workspace)
     var pw = password ?? ""
     if password == nil {
-        if isatty(0) != 0 { printError("new password: ") }
+        if isatty(0) != 0 { printError(cli.t("new password: ")) }
         pw = readLine(strippingNewline: true) ?? ""
     }
     do {
         let u = try await Accounts(db: db).reset(email: email, password: pw, newEmail: newEmail, newName: newName)
-        print("lightmeter: account \(u.email) (\(u.name)) updated; its sessions have ended")
+        print("lightmeter: " + cli.t("account {{email}} ({{name}}) updated; its sessions have ended", ["email": u.email, "name": u.name]))
     } catch let e as AccountError {
-        throw ValidationError(e.description)
+        throw ValidationError(cli.t(e.description))
     }
 }

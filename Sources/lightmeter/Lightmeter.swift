@@ -76,7 +76,7 @@ struct Lightmeter: AsyncParsableCommand {
             return
         }
         if !config.stdin && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
-            throw ValidationError("no log source: give -watch_dir DIR, -stdin, -socket or -syslog (see -help)")
+            throw ValidationError(cli.t("no log source: give -watch_dir DIR, -stdin, -socket or -syslog (see -help)"))
         }
         try await Server(config: config).run()
     }

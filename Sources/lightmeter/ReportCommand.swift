@@ -101,7 +101,7 @@ struct ReportCommand: ParsableCommand {
 func openExistingWorkspace(_ given: String?) throws -> AppDatabase {
     let ws = given ?? Environment.current.string("LIGHTMETER_WORKSPACE") ?? "/var/lib/lightmeter_workspace"
     guard FileManager.default.fileExists(atPath: ws + "/lightmeter.db") else {
-        throw ValidationFailure("no database in the workspace \(ws): import logs first")
+        throw ValidationFailure(cli.t("no database in the workspace {{workspace}}: import logs first", ["workspace": ws]))
     }
     return try AppDatabase.open(workspace: ws)
 }

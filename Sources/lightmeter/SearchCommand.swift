@@ -77,7 +77,7 @@ struct SearchCommand: ParsableCommand {
             print("\(rfc3339(r.time))  rejected  from <\(r.sender ?? "")> to <\(r.recipient ?? "")>  \(r.clientHost ?? "")[\(r.clientIP ?? "")]")
             print("        \([r.code.map(String.init), r.dsn].compactMap { $0 }.joined(separator: " ")) \(r.reason)")
         }
-        if result.messages.isEmpty && result.rejections.isEmpty { printError("lightmeter: no message matches") }
-        if result.hasMore { printError("lightmeter: more results: -page \(page + 1)") }
+        if result.messages.isEmpty && result.rejections.isEmpty { printError("lightmeter: " + cli.t("no message matches")) }
+        if result.hasMore { printError("lightmeter: " + cli.t("more results: -page {{page}}", ["page": String(page + 1)])) }
     }
 }

@@ -47,7 +47,7 @@ struct Server {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
-        printError("lightmeter: stopped")
+        printError("lightmeter: " + cli.t("stopped"))
     }
 
     /// Reads the configured sources; without -importonly, follows them until `stop` is set.
@@ -96,7 +96,7 @@ struct Server {
             let network = NetworkSource(queue: queue)
             if let a = config.socket { try network.listen(a, syslog: false) }
             for a in config.syslog { try network.listen(a, syslog: true) }
-            printError("lightmeter: receiving logs on \(([config.socket].compactMap { $0 } + config.syslog).map { "\($0)" }.joined(separator: ", "))")
+            printError("lightmeter: " + cli.t("receiving logs on {{addresses}}", ["addresses": ([config.socket].compactMap { $0 } + config.syslog).map { "\($0)" }.joined(separator: ", ")]))
             health.beat()
             // When asked to stop, the sockets close first, then what they delivered is imported to the end.
             let summary = try importer.importQueue(queue, source: "network", stop: {
@@ -108,7 +108,7 @@ struct Server {
         let days = retentionDays(db)
         let deleted = try db.applyRetention(days: days)
         if deleted > 0 {
-            print("lightmeter: retention of \(days) days: deleted \(deleted) old messages and rejections")
+            print("lightmeter: " + cli.t("retention of {{days}} days: deleted {{count}} old messages and rejections", ["days": String(days), "count": String(deleted)]))
         }
         // Standard input has ended: nothing more to read, but the web server goes on.
         if !config.importOnly && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {
@@ -123,9 +123,9 @@ struct Server {
     func replayInsights(_ insights: InsightsEngine) {
         do {
             let n = try insights.replayImported()
-            if n > 0 { print("lightmeter: \(n) insights found in the imported logs (lightmeter insights lists them)") }
+            if n > 0 { print("lightmeter: " + cli.t("{{count}} insights found in the imported logs (lightmeter insights lists them)", ["count": String(n)])) }
         } catch {
-            printError("lightmeter: insights over the imported logs: \(error)")
+            printError("lightmeter: " + cli.t("insights over the imported logs: {{error}}", ["error": "\(error)"]))
         }
     }
 
@@ -138,13 +138,13 @@ struct Server {
     func reportLiveFiles() throws {
         for dir in config.watchDirs {
             let (families, unreadable) = try DirectoryScanner.scan(directory: dir, patterns: config.logFilePatterns)
-            for u in unreadable { printError("lightmeter: cannot read \(u)") }
+            for u in unreadable { printError("lightmeter: " + cli.t("cannot read {{path}}", ["path": u])) }
             if families.isEmpty {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.sorted().prefix(20).joined(separator: ", ") ?? ""
-                printError("lightmeter: no log file matching \(config.logFilePatterns.joined(separator: ", ")) in \(dir); it holds: \(names.isEmpty ? "nothing" : names)")
+                printError("lightmeter: " + cli.t("no log file matching {{patterns}} in {{dir}}; it holds: {{names}}", ["patterns": config.logFilePatterns.joined(separator: ", "), "dir": dir, "names": names.isEmpty ? cli.t("nothing") : names]))
             } else if !families.contains(where: { $0.files.contains(where: \.isLive) }) {
                 let found = families.flatMap { $0.files.map(\.name) }.joined(separator: ", ")
-                printError("lightmeter: no live log file (\(config.logFilePatterns.joined(separator: ", "))) in \(dir); found only \(found)")
+                printError("lightmeter: " + cli.t("no live log file ({{patterns}}) in {{dir}}; found only {{found}}", ["patterns": config.logFilePatterns.joined(separator: ", "), "dir": dir, "found": found]))
             }
         }
     }

@@ -120,7 +120,7 @@ struct ServerOptions: ParsableArguments {
         }
         let sources = (c.stdin ? 1 : 0) + (c.watchDirs.isEmpty ? 0 : 1) + (c.socket != nil || !c.syslog.isEmpty ? 1 : 0)
         if sources > 1 {
-            throw ValidationError("use one kind of source: -stdin, -watch_dir, or -socket/-syslog")
+            throw ValidationError(cli.t("use one kind of source: -stdin, -watch_dir, or -socket/-syslog"))
         }
         c.importOnly = importOnly || env.bool("LIGHTMETER_IMPORTONLY") == true
         c.verbose = verbose || env.bool("LIGHTMETER_VERBOSE") == true

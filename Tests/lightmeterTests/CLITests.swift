@@ -24,7 +24,9 @@ struct CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LIGHTMETER_") }
+        // English messages, whatever the machine's locale, unless a test asks for another.
+        var e = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("LIGHTMETER_") && !$0.key.hasPrefix("LC_") }
+        e["LANG"] = "C.UTF-8"
         for (k, v) in env { e[k] = v }
         p.environment = e
         let out = Pipe(), err = Pipe(), inp = Pipe()
@@ -159,5 +161,18 @@ struct RunningServer {
         process.terminate()
         process.waitUntilExit()
         return process.terminationStatus
+    }
+}
+
+@Suite struct CLILanguageTests {
+    /// The command line speaks the language of LANG (or LC_ALL, LC_MESSAGES); C and unset mean English.
+    @Test func messagesFollowLANG() throws {
+        var r = try CLI.run(["-workspace", temporaryDirectory() + "/ws"], env: ["LANG": "de_DE.UTF-8"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("keine Logquelle"), "\(r.err)")
+        r = try CLI.run(["-workspace", temporaryDirectory() + "/ws"], env: ["LANG": "C.UTF-8"])
+        #expect(r.err.contains("no log source"))
+        r = try CLI.run(["search", "-workspace", "/nonexistent/ws"], env: ["LC_ALL": "pt_BR.UTF-8"])
+        #expect(r.err.contains("não há banco de dados no espaço de trabalho /nonexistent/ws"), "\(r.err)")
     }
 }
