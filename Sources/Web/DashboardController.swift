@@ -71,17 +71,14 @@ struct DashboardController {
             times.append(Int64(t.timeIntervalSince1970))
             t = granularity == "hour" ? t.addingTimeInterval(3600) : cal.date(byAdding: .day, value: 1, to: t)!
         }
-        let index = Dictionary(uniqueKeysWithValues: times.enumerated().map { ($1, $0) })
         let offset = Int64(p.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(p.from))))
         var values: [String: [Int]] = [:]
+        // The hours come in order: each goes to the interval it starts in (the intervals' starts are
+        // the local days' or hours', DST included), found by walking forward, not by calendar sums.
+        var i = 0
         for h in try db.hourlyCounts(from: p.from, to: p.to, offset: offset) {
-            let key: Int64
-            if granularity == "hour" {
-                key = h.hour
-            } else {
-                key = Int64(cal.startOfDay(for: Date(timeIntervalSince1970: TimeInterval(h.hour))).timeIntervalSince1970)
-            }
-            guard let i = index[key] else { continue }
+            while i + 1 < times.count && h.hour >= times[i + 1] { i += 1 }
+            guard !times.isEmpty, h.hour >= times[i], h.hour < p.to else { continue }
             values[h.direction + "/" + h.status, default: [Int](repeating: 0, count: times.count)][i] += h.count
         }
         var lines: [Series.Line] = []
