@@ -46,9 +46,10 @@ public final class InsightsEngine: Service, @unchecked Sendable {
     }
 
     /// Replays the detectors over [from, to] hour by hour (log time), then writes an import summary.
-    /// What was replayed is remembered: a later call goes on from there.
+    /// What was replayed is remembered: a later call goes on from there, also after `shouldStop`
+    /// ended it early (a shutdown does not wait for months of history).
     @discardableResult
-    public func replayImported(step: Int64 = 3600) throws -> Int {
+    public func replayImported(step: Int64 = 3600, shouldStop: () -> Bool = { false }) throws -> Int {
         guard let newest = try db.newestTime(), let oldest = try db.oldestTime() else { return 0 }
         let mark = try db.meta("insights_replayed_until").flatMap { Int64($0) }
         let start = max(oldest, mark ?? oldest)
@@ -57,11 +58,17 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         var count = 0
         var t = (start / step + 1) * step
         while t <= newest + step {
+            if shouldStop() {
+                lock.withLock { lastRun.removeAll() }
+                try db.setMeta("insights_replayed_until", String(t - step))
+                return count
+            }
             count += try runOnce(at: t, archiveBefore: newest - 86400).count
             t += step
         }
         lock.withLock { lastRun.removeAll() }
-        if mark == nil {
+        // After the first import replayed to its end (even over several runs): its summary, once.
+        if try db.meta("insights_import_summary") == nil {
             let c = try db.countsByDirection(from: oldest, to: newest + 1)
             var details: [String: String] = ["from": String(oldest), "to": String(newest)]
             var messages = 0
@@ -77,6 +84,7 @@ public final class InsightsEngine: Service, @unchecked Sendable {
             _ = try db.insertInsight(Insight(time: newest, kind: "import_summary", category: "local", rating: "info",
                                              title: "Imported \(messages) deliveries over \(days) days; \(count) insights found in them",
                                              details: details, key: "import_summary"))
+            try db.setMeta("insights_import_summary", String(newest))
         }
         try db.setMeta("insights_replayed_until", String(newest))
         return count

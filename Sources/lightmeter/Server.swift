@@ -59,7 +59,7 @@ struct Server {
             let summary = try importer.importStream(path: "-", source: "stdin")
             display.stop()
             print("lightmeter: \(summary.description)")
-            replayInsights(insights)
+            replayInsights(insights, stop: stop)
             health.beat()
         }
         if !config.watchDirs.isEmpty {
@@ -68,7 +68,7 @@ struct Server {
             let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
             display.stop()
             print("lightmeter: \(summary.description)")
-            replayInsights(insights)
+            replayInsights(insights, stop: stop)
             health.beat()
             if !config.importOnly {
                 // Follow: look again twice a second; rotated files are recognised by their first line.
@@ -120,9 +120,9 @@ struct Server {
     }
 
     /// The insights the imported history would have produced (archived, but for the last day's).
-    func replayInsights(_ insights: InsightsEngine) {
+    func replayInsights(_ insights: InsightsEngine, stop: StopFlag) {
         do {
-            let n = try insights.replayImported()
+            let n = try insights.replayImported(shouldStop: { stop.isSet })
             if n > 0 { print("lightmeter: " + cli.t("{{count}} insights found in the imported logs (lightmeter insights lists them)", ["count": String(n)])) }
         } catch {
             printError("lightmeter: " + cli.t("insights over the imported logs: {{error}}", ["error": "\(error)"]))

@@ -171,4 +171,24 @@ func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
         #expect(summary.detailValues["outbound_bounced"] == "20" && summary.detailValues["outbound_sent"] == "20")
         #expect(try engine.replayImported() == 0, "replayed already")
     }
+
+    @Test func aStoppedReplayGoesOnLater() throws {
+        let (dir, db) = try seeded { b in
+            for i in 0..<20 { b.outbound(at: 60 + i, status: "bounced", reply: "550 5.1.1 unknown") }
+            for i in 0..<20 { b.outbound(at: 60 * 48 + i) }
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let engine = InsightsEngine(db: db)
+        var steps = 0
+        _ = try engine.replayImported(shouldStop: { steps += 1; return steps > 5 })
+        var all = InsightFilter()
+        all.active = nil
+        #expect(try !db.insights(all).contains { $0.kind == "import_summary" }, "not to its end yet")
+        let mark = try #require(try db.meta("insights_replayed_until").flatMap { Int64($0) })
+        #expect(mark < at(60 * 48))
+        _ = try engine.replayImported()
+        let kinds = try db.insights(all).map(\.kind)
+        #expect(kinds.filter { $0 == "import_summary" }.count == 1)
+        #expect(kinds.filter { $0 == "high_bounce_rate" }.count == 1)
+    }
 }
