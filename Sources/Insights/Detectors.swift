@@ -30,10 +30,17 @@ public protocol Detector: Sendable {
     var kind: String { get }
     /// How often it looks (seconds).
     var interval: Int64 { get }
+    /// Whether it can judge a past time from the store (the replay of imported history runs only
+    /// these): counts by time can, the queue as it is now cannot.
+    var historical: Bool { get }
     func detect(at now: Int64, db: AppDatabase, settings: DetectorSettings) throws -> [Insight]
 }
 
 func format(_ v: Double) -> String { String(format: "%.1f", v) }
+
+extension Detector {
+    public var historical: Bool { true }
+}
 
 /// Too many outbound deliveries bounce, over all the server's mail and per sender domain: above the
 /// threshold over the window, with a minimum volume; then quiet for a window (the cooldown).
@@ -99,6 +106,8 @@ public struct MailInactivity: Detector {
 public struct DeferredPiling: Detector {
     public let kind = "deferred_piling"
     public let interval: Int64 = 600
+    /// The queue as it is now says nothing of the past.
+    public let historical = false
     public init() {}
 
     public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {

@@ -27,10 +27,10 @@ public final class InsightsEngine: Service, @unchecked Sendable {
     /// Runs the detectors that are due at `time`; stores what is new. `archiveBefore`: insights older
     /// than this are stored archived (history).
     @discardableResult
-    public func runOnce(at time: Int64, archiveBefore: Int64? = nil) throws -> [Insight] {
+    public func runOnce(at time: Int64, archiveBefore: Int64? = nil, historyOnly: Bool = false) throws -> [Insight] {
         let settings = DetectorSettings.load(db)
         var created: [Insight] = []
-        for d in detectors {
+        for d in detectors where !historyOnly || d.historical {
             let due = lock.withLock { () -> Bool in
                 if let last = lastRun[d.kind], time - last < d.interval, time >= last { return false }
                 lastRun[d.kind] = time
@@ -63,7 +63,7 @@ public final class InsightsEngine: Service, @unchecked Sendable {
                 try db.setMeta("insights_replayed_until", String(t - step))
                 return count
             }
-            count += try runOnce(at: t, archiveBefore: newest - 86400).count
+            count += try runOnce(at: t, archiveBefore: newest - 86400, historyOnly: true).count
             t += step
         }
         lock.withLock { lastRun.removeAll() }

@@ -170,6 +170,7 @@ func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
         let summary = try #require(list.first { $0.kind == "import_summary" })
         #expect(summary.detailValues["outbound_bounced"] == "20" && summary.detailValues["outbound_sent"] == "20")
         #expect(try engine.replayImported() == 0, "replayed already")
+        #expect(!list.contains { $0.kind == "deferred_piling" }, "the queue of now says nothing of the past")
     }
 
     @Test func aStoppedReplayGoesOnLater() throws {
