@@ -128,14 +128,6 @@ public struct Localizer: Sendable {
         return f.string(from: NSNumber(value: n)) ?? String(n)
     }
 
-    public func percent(_ v: Double, digits: Int = 1) -> String {
-        let f = NumberFormatter()
-        f.locale = locale
-        f.numberStyle = .percent
-        f.maximumFractionDigits = digits
-        return f.string(from: NSNumber(value: v)) ?? String(v)
-    }
-
     /// A date and time, medium style for the language, in `timeZone`.
     public func dateTime(_ unix: Int64, timeZone: TimeZone = .current) -> String {
         let f = DateFormatter()

@@ -28,8 +28,6 @@ public struct AppRequestContext: AuthRequestContext, RequestContext {
         coreContext = .init(source: source)
         peer = source.channel.remoteAddress?.ipAddress
     }
-
-    var isAPI: Bool { false }
 }
 
 extension Request {
