@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // bytes -> typed records. No dependencies, no I/O.
@@ -76,6 +78,24 @@ let package = Package(
             name: "Insights",
             dependencies: [
                 "Store",
+                "L10n",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The outbox and its channels: Slack, e-mail (SMTP), webhooks. No UI.
+        .target(
+            name: "Notify",
+            dependencies: [
+                "Store",
+                "Insights",
+                "L10n",
+                "Auth",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -89,6 +109,8 @@ let package = Package(
                 "Store",
                 "Auth",
                 "L10n",
+                "Insights",
+                "Notify",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -108,6 +130,7 @@ let package = Package(
                 "Auth",
                 "L10n",
                 "Insights",
+                "Notify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,6 +152,11 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Store"], swiftSettings: swiftSettings),
         .testTarget(name: "L10nTests", dependencies: ["L10n"], swiftSettings: swiftSettings),
         .testTarget(name: "InsightsTests", dependencies: ["Insights", "Store", "Ingest", "Tracking"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NotifyTests",
+            dependencies: ["Notify", "Store", "Insights", "L10n", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "lightmeterTests", dependencies: ["lightmeter", "Auth", "Store"], swiftSettings: swiftSettings),
     ]
 )

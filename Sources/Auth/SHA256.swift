@@ -47,6 +47,18 @@ public enum SHA256 {
         return h.flatMap { v in (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - $0 * 8)) } }
     }
 
+    /// HMAC-SHA-256 (RFC 2104), for signing webhook bodies.
+    public static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var k = key.count > 64 ? hash(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        let inner = hash(k.map { $0 ^ 0x36 } + message)
+        return hash(k.map { $0 ^ 0x5c } + inner)
+    }
+
+    public static func hexString(_ bytes: [UInt8]) -> String {
+        bytes.map { String(format: "%02x", $0) }.joined()
+    }
+
     public static func hex(_ s: String) -> String {
         hash(Array(s.utf8)).map { String($0, radix: 16).leftPadded(2) }.joined()
     }

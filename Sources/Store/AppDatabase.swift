@@ -185,6 +185,9 @@ public struct AppDatabase: Sendable {
         m.registerMigration("v5: insights") { db in
             try Self.migrateInsights(db)
         }
+        m.registerMigration("v6: the notification outbox") { db in
+            try Self.migrateOutbox(db)
+        }
         return m
     }
 }

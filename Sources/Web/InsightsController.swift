@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Insights
 import L10n
 import Store
 
@@ -87,48 +88,18 @@ struct InsightsController {
         return .redirect(to: context.base + "/insights#insight-\(id)", type: .normal)
     }
 
-    static let ratingLabels = ["bad": N_("Needs attention"), "ok": N_("Good news"), "info": N_("For information")]
-    static let detailLabels = ["queue_ids": N_("Queue ID"), "message_id": N_("Message-ID"), "sender": N_("Sender"), "recipient": N_("Recipient"),
-                               "status": N_("Status"), "dsn": "DSN", "reply": N_("Reply"), "attempts": N_("Attempts"), "first_seen": N_("First seen"),
-                               "last_attempt": N_("Last attempt"), "provider": N_("Provider"), "host": N_("Host"), "deliveries": N_("Deliveries"),
-                               "recipient_domain": N_("Recipient domain"), "first": N_("First"), "last": N_("Last"), "bounced": N_("Bounced"),
-                               "outbound": N_("Outbound deliveries"), "rate_percent": N_("Rate (%)"), "threshold_percent": N_("Threshold (%)"),
-                               "from": N_("From"), "to": N_("To"), "hours": N_("Hours"), "since": N_("Since"), "deferred": N_("Deferred"),
-                               "oldest_hours": N_("Oldest (hours)"), "oldest": N_("Oldest"), "insights": N_("Insights"), "rejected": N_("Rejected"),
-                               "sender_domain": N_("Sender domain")]
-    static let kindLabels = ["detective_escalation": N_("Escalations from the detective"), "high_bounce_rate": N_("High bounce rate"),
-                             "mail_inactivity": N_("Mail inactivity"), "deferred_piling": N_("Deferred mail piling up"),
-                             "blocked_by_remote": N_("Blocked by a remote host"), "import_summary": N_("Import summaries")]
-    static let timeDetails: Set<String> = ["first_seen", "last_attempt", "first", "last", "from", "to", "since", "oldest"]
-
-    /// Titles by kind, in the reader's language, from the insight's details.
-    static let titles = [
-        "detective_escalation": N_("{{sender}} asks why a message to {{recipient}} was not delivered"),
-        "high_bounce_rate": N_("High bounce rate: {{rate_percent}}% of outbound mail bounced in the last hours"),
-        "high_bounce_rate_domain": N_("High bounce rate: {{rate_percent}}% of outbound mail from {{sender_domain}} bounced in the last hours"),
-        "mail_inactivity": N_("No mail sent or received in the last {{hours}} hours"),
-        "deferred_piling": N_("{{deferred}} deferred recipients are waiting in the queue, the oldest for {{oldest_hours}} hours"),
-        "blocked_by_remote": N_("{{provider}} is blocking mail from this server ({{host}})"),
-        "import_summary": N_("Logs imported: {{insights}} insights found in them"),
-    ]
-
     /// Insights as the templates show them (the dashboard shows the latest few).
     static func rows(_ list: [Insight], _ l: Localizer, base: String) -> [[String: Any]] {
         list.map { i -> [String: Any] in
             let d = i.detailValues
-            var details: [[String: Any]] = []
-            for (k, v) in d.sorted(by: { $0.key < $1.key }) where !v.isEmpty {
-                let value = timeDetails.contains(k) ? Int64(v).map { l.dateTime($0) } ?? v : v
-                details.append(["label": l.t(detailLabels[k] ?? k), "value": value])
-            }
+            let details: [[String: Any]] = InsightText.details(i, l).map { ["label": $0.label, "value": $0.value] }
             var link: String = ""
             if let q = d["queue_ids"]?.split(separator: " ").first {
                 link = base + "/detective?queue_id=" + (String(q).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
             }
-            let titleKey = i.kind == "high_bounce_rate" && d["sender_domain"] != nil ? "high_bounce_rate_domain" : i.kind
-            let title = titles[titleKey].map { l.t($0, d) } ?? i.title
+            let title = InsightText.title(i, l)
             return ["id": i.id!, "time": l.dateTime(i.time), "title": title, "rating": i.rating,
-                    "ratingLabel": l.t(ratingLabels[i.rating] ?? i.rating), "active": i.active, "details": details,
+                    "ratingLabel": InsightText.rating(i, l), "active": i.active, "details": details,
                     "detectiveLink": link.isEmpty ? false : link, "useful": i.useful == true, "notUseful": i.useful == false]
         }
     }
@@ -142,7 +113,7 @@ struct InsightsController {
         let list = try db.insights(f)
         return pages.render("insights", [
             "navInsights": true, "insights": Self.rows(list, l, base: context.base), "hasInsights": !list.isEmpty, "state": state,
-            "kinds": [["value": "", "label": l.t("Every kind"), "selected": f.kind == nil]] + Self.kindLabels.sorted { $0.key < $1.key }.map {
+            "kinds": [["value": "", "label": l.t("Every kind"), "selected": f.kind == nil]] + InsightText.kindLabels.sorted { $0.key < $1.key }.map {
                 ["value": $0.key, "label": l.t($0.value), "selected": f.kind == $0.key]
             },
             "states": [("active", N_("Active")), ("archived", N_("Archived")), ("all", N_("All"))].map {

@@ -88,6 +88,10 @@ enum APIDoc {
               example: #"{"detective":{"public_page":false},"general":{"data_retention_days":90,"language":null,"postfix_public_ip":null,"public_url":null},"notifications":{"slack_token":{"set":true}}}"#),
         .init(method: "POST", path: "/api/v0/settings", summary: "Changes the settings given (administrators); null clears one. 422 with the problem of each field, saving nothing, when one is invalid.",
               body: ##"{"general":{"data_retention_days":30},"notifications":{"slack_channel":"#mail"}}"##, response: "Settings", example: #"{"general":{"data_retention_days":30}}"#),
+        .init(method: "GET", path: "/api/v0/notifications", summary: "Each notification channel (administrators): set up or not, its outbox (waiting, sent, given up), its last error and its last delivery or test.",
+              response: "Channels", example: ##"[{"channel":"slack","configured":true,"failed":0,"last":{"message":"Slack: not_in_channel: the bot is not a member of the channel","ok":false,"test":false,"time":1764028800},"lastError":"Slack: not_in_channel: the bot is not a member of the channel","pending":1,"sent":12}]"##),
+        .init(method: "POST", path: "/api/v0/notifications/test", summary: "Sends a test notification through a channel now (administrators) and says how it went.",
+              body: #"{"channel":"email"}"#, response: "TestResult", example: #"{"channel":"email","ok":false,"error":"e-mail: mail.example.com refused the login (AUTH PLAIN): 535 5.7.8 Error: authentication failed"}"#),
     ]
 
     /// The OpenAPI 3 document.

@@ -1,5 +1,6 @@
 import Auth
 import Foundation
+import Insights
 import L10n
 import Store
 
@@ -16,6 +17,8 @@ public struct SettingField: Sendable {
         case emails
         case choice([String])
         case language
+        /// Several of these (insight kinds), stored comma-separated; "none" for none.
+        case kinds([String])
     }
 
     public var key: SettingKey
@@ -24,6 +27,18 @@ public struct SettingField: Sendable {
     public var help: String
     public var kind: Kind
     public var defaultValue: String
+    /// The part of the settings page it is edited in (a group can have several).
+    public var section: String
+
+    public init(key: SettingKey, group: String, section: String? = nil, label: String, help: String, kind: Kind, defaultValue: String) {
+        self.key = key
+        self.group = group
+        self.section = section ?? group
+        self.label = label
+        self.help = help
+        self.kind = kind
+        self.defaultValue = defaultValue
+    }
 }
 
 public enum SettingKey: String, Sendable, CaseIterable {
@@ -41,6 +56,10 @@ public enum SettingKey: String, Sendable, CaseIterable {
     case smtpFrom = "notifications.smtp_from"
     case smtpTo = "notifications.smtp_to"
     case webhookURL = "notifications.webhook_url"
+    case webhookSecret = "notifications.webhook_secret"
+    case smtpTLSVerify = "notifications.smtp_tls_verify"
+    case notificationKinds = "notifications.kinds"
+    case notificationLanguage = "notifications.language"
     case detectivePublicPage = "detective.public_page"
     case bounceRatePercent = "insights.bounce_rate_percent"
     case inactivityHours = "insights.inactivity_hours"
@@ -50,23 +69,32 @@ public enum SettingKey: String, Sendable, CaseIterable {
 
 public enum SettingsSchema {
     public static let groups = ["general", "notifications", "detective", "insights"]
-    public static let groupTitles = ["general": N_("General"), "notifications": N_("Notifications"), "detective": N_("Message detective"), "insights": N_("Insights")]
+    /// The sections of the settings page, in order: the notification channels have one each.
+    public static let sections = ["general", "notifications", "slack", "email", "webhook", "detective", "insights"]
+    public static let sectionTitles = ["general": N_("General"), "notifications": N_("Notifications"), "slack": "Slack", "email": N_("E-mail notifications"),
+                                       "webhook": N_("Webhook"), "detective": N_("Message detective"), "insights": N_("Insights")]
+    /// The sections that are notification channels (with a test button).
+    public static let channelSections: Set<String> = ["slack", "email", "webhook"]
 
     public static let fields: [SettingField] = [
         .init(key: .publicURL, group: "general", label: N_("Public URL"), help: N_("The address users reach Control Center at, e.g. https://mail.example.com/lightmeter/ (used in links of notifications and under a path prefix)."), kind: .url, defaultValue: ""),
         .init(key: .language, group: "general", label: N_("Default language"), help: N_("For users who have not chosen one and browsers that ask for none we have."), kind: .language, defaultValue: ""),
         .init(key: .postfixPublicIP, group: "general", label: N_("Postfix public IP address"), help: N_("The address your server sends mail from: checked against blocklists."), kind: .ip, defaultValue: ""),
         .init(key: .dataRetentionDays, group: "general", label: N_("Data retention (days)"), help: N_("Tracked messages older than this are deleted. -data_retention_days, when given, wins."), kind: .integer(1...3650), defaultValue: "90"),
-        .init(key: .slackToken, group: "notifications", label: N_("Slack bot token"), help: N_("A bot token (xoxb-...) with the chat:write scope."), kind: .secret, defaultValue: ""),
-        .init(key: .slackChannel, group: "notifications", label: N_("Slack channel"), help: N_("The channel notifications go to, e.g. #mail-ops."), kind: .text, defaultValue: ""),
-        .init(key: .smtpHost, group: "notifications", label: N_("SMTP server"), help: N_("The server notification e-mails are sent through."), kind: .text, defaultValue: ""),
-        .init(key: .smtpPort, group: "notifications", label: N_("SMTP port"), help: N_("587 for STARTTLS, 465 for TLS, 25 for none."), kind: .integer(1...65535), defaultValue: "587"),
-        .init(key: .smtpSecurity, group: "notifications", label: N_("SMTP security"), help: N_("How the connection is protected."), kind: .choice(["starttls", "tls", "none"]), defaultValue: "starttls"),
-        .init(key: .smtpUsername, group: "notifications", label: N_("SMTP user name"), help: N_("Leave empty when the server needs no authentication."), kind: .text, defaultValue: ""),
-        .init(key: .smtpPassword, group: "notifications", label: N_("SMTP password"), help: N_("Kept in the workspace; never shown again once saved."), kind: .secret, defaultValue: ""),
-        .init(key: .smtpFrom, group: "notifications", label: N_("Sender address"), help: N_("The From: of notification e-mails."), kind: .email, defaultValue: ""),
-        .init(key: .smtpTo, group: "notifications", label: N_("Recipients"), help: N_("Addresses notifications go to, separated by commas."), kind: .emails, defaultValue: ""),
-        .init(key: .webhookURL, group: "notifications", label: N_("Webhook URL"), help: N_("Each notification is also POSTed there as JSON."), kind: .url, defaultValue: ""),
+        .init(key: .notificationKinds, group: "notifications", label: N_("Insights that notify"), help: N_("Each new insight of a checked kind is sent to every channel set up below."), kind: .kinds(InsightText.kindLabels.keys.sorted()), defaultValue: InsightText.notifyByDefault.joined(separator: ",")),
+        .init(key: .notificationLanguage, group: "notifications", label: N_("Language of notifications"), help: N_("Empty: the default language."), kind: .language, defaultValue: ""),
+        .init(key: .slackToken, group: "notifications", section: "slack", label: N_("Slack bot token"), help: N_("A bot token (xoxb-...) with the chat:write scope."), kind: .secret, defaultValue: ""),
+        .init(key: .slackChannel, group: "notifications", section: "slack", label: N_("Slack channel"), help: N_("The channel notifications go to, e.g. #mail-ops; invite the bot there."), kind: .text, defaultValue: ""),
+        .init(key: .smtpHost, group: "notifications", section: "email", label: N_("SMTP server"), help: N_("The server notification e-mails are sent through."), kind: .text, defaultValue: ""),
+        .init(key: .smtpPort, group: "notifications", section: "email", label: N_("SMTP port"), help: N_("587 for STARTTLS, 465 for TLS, 25 for none."), kind: .integer(1...65535), defaultValue: "587"),
+        .init(key: .smtpSecurity, group: "notifications", section: "email", label: N_("SMTP security"), help: N_("How the connection is protected."), kind: .choice(["starttls", "tls", "none"]), defaultValue: "starttls"),
+        .init(key: .smtpTLSVerify, group: "notifications", section: "email", label: N_("Check the server's certificate"), help: N_("Turn off only for a server with a self-signed certificate on a network you trust."), kind: .bool, defaultValue: "true"),
+        .init(key: .smtpUsername, group: "notifications", section: "email", label: N_("SMTP user name"), help: N_("Leave empty when the server needs no authentication."), kind: .text, defaultValue: ""),
+        .init(key: .smtpPassword, group: "notifications", section: "email", label: N_("SMTP password"), help: N_("Kept in the workspace; never shown again once saved."), kind: .secret, defaultValue: ""),
+        .init(key: .smtpFrom, group: "notifications", section: "email", label: N_("Sender address"), help: N_("The From: of notification e-mails."), kind: .email, defaultValue: ""),
+        .init(key: .smtpTo, group: "notifications", section: "email", label: N_("Recipients"), help: N_("Addresses notifications go to, separated by commas."), kind: .emails, defaultValue: ""),
+        .init(key: .webhookURL, group: "notifications", section: "webhook", label: N_("Webhook URL"), help: N_("Each notification is POSTed there as JSON (Mattermost, Teams, ntfy, your own script)."), kind: .url, defaultValue: ""),
+        .init(key: .webhookSecret, group: "notifications", section: "webhook", label: N_("Webhook secret"), help: N_("When set, each request carries X-Lightmeter-Signature: sha256=HMAC of the body with this secret."), kind: .secret, defaultValue: ""),
         .init(key: .detectivePublicPage, group: "detective", label: N_("Public message detective"), help: N_("Lets people without an account check the delivery of their own messages."), kind: .bool, defaultValue: "false"),
         .init(key: .bounceRatePercent, group: "insights", label: N_("High bounce rate (%)"), help: N_("An insight is raised when this share of outbound deliveries bounces over 6 hours (at least 20 deliveries)."), kind: .integer(1...100), defaultValue: "5"),
         .init(key: .inactivityHours, group: "insights", label: N_("Mail inactivity (hours)"), help: N_("An insight is raised when no mail is sent or received for this long."), kind: .integer(1...720), defaultValue: "24"),
@@ -101,6 +129,9 @@ public final class SettingsStore: @unchecked Sendable {
         let v = lock.withLock { cache[key.rawValue] } ?? SettingsSchema.fields.first { $0.key == key }!.defaultValue
         return v.isEmpty ? nil : v
     }
+
+    /// The value by key text (unknown keys: nil), defaults applied: what other targets read settings with.
+    public func lookup(_ key: String) -> String? { SettingKey(rawValue: key).flatMap(value) }
 
     public func isSet(_ key: SettingKey) -> Bool { lock.withLock { cache[key.rawValue] } != nil }
 
@@ -165,6 +196,10 @@ public final class SettingsStore: @unchecked Sendable {
             return list.allSatisfy(Accounts.isValidEmail) ? nil : Message(N_("Enter e-mail addresses separated by commas."))
         case .choice(let options):
             return options.contains(v) ? nil : Message(N_("Choose one of: {{options}}."), ["options": options.joined(separator: ", ")])
+        case .kinds(let options):
+            if v == "none" { return nil }
+            let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return list.allSatisfy(options.contains) ? nil : Message(N_("Choose among: {{options}}."), ["options": options.joined(separator: ", ")])
         case .language:
             return languages.contains(v) ? nil : Message(N_("Choose a language we have: {{languages}}."), ["languages": languages.joined(separator: ", ")])
         }
@@ -176,6 +211,7 @@ public final class SettingsStore: @unchecked Sendable {
         case .integer: return String(Int(v)!)
         case .emails: return v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         case .ip: return IPAddress(v)!.description
+        case .kinds: return v == "none" ? v : v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
         default: return v
         }
     }

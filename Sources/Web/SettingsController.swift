@@ -1,7 +1,9 @@
 import Auth
 import Foundation
 import Hummingbird
+import Insights
 import L10n
+import Notify
 import Store
 
 /// The Settings page and API: the user's own account, the workspace settings (administrators), API
@@ -11,6 +13,7 @@ struct SettingsController {
     let settings: SettingsStore
     let translations: Translations
     let pages: Pages
+    let notifier: Notifier
 
     func addRoutes(to router: some RouterMethods<AppRequestContext>) {
         router.get("/settings", use: page)
@@ -21,6 +24,9 @@ struct SettingsController {
         router.post("/settings/tokens/:id/delete", use: revokeToken)
         router.post("/settings/users", use: addUser)
         router.post("/settings/users/:id/delete", use: deleteUser)
+        router.post("/settings/notifications/test", use: testPage)
+        router.get("/api/v0/notifications", use: apiNotifications)
+        router.post("/api/v0/notifications/test", use: apiTest)
         router.get("/api/v0/settings", use: apiGet)
         router.post("/api/v0/settings", use: apiSave)
         router.get("/api/v0/user", use: apiUser)
@@ -43,11 +49,18 @@ struct SettingsController {
             "languages": [["value": "", "label": l.t("As the browser asks"), "selected": user.language == nil]]
                 + translations.languages.map { ["value": $0, "label": Self.languageNames[$0] ?? $0, "selected": user.language == $0] },
         ] as [String: Any]
-        values["groups"] = SettingsSchema.groups.map { group -> [String: Any] in
-            ["name": group, "title": l.t(SettingsSchema.groupTitles[group]!),
-             "fields": SettingsSchema.fields.filter { $0.group == group }.map { f in
-                 fieldView(f, l, error: fieldErrors[f.key.rawValue], submitted: submitted[f.key.rawValue])
-             }]
+        values["groups"] = try SettingsSchema.sections.map { section -> [String: Any] in
+            var v: [String: Any] = [
+                "name": section, "title": l.t(SettingsSchema.sectionTitles[section]!),
+                "fields": SettingsSchema.fields.filter { $0.section == section }.map { f in
+                    fieldView(f, l, error: fieldErrors[f.key.rawValue], submitted: submitted[f.key.rawValue])
+                },
+                "isChannel": false,
+            ]
+            if SettingsSchema.channelSections.contains(section) {
+                v["isChannel"] = try channelView(section, l)
+            }
+            return v
         }
         let tokens = try accounts.db.tokens(userID: user.id!)
         values["hasTokens"] = !tokens.isEmpty
@@ -64,6 +77,25 @@ struct SettingsController {
         return pages.render("settings", values, context: context, status: status)
     }
 
+    /// A channel's state: set up or not, its outbox, its last delivery or test.
+    func channelView(_ channel: String, _ l: Localizer) throws -> [String: Any] {
+        let configured = NotifyConfig.load(settings.lookup).configured.contains(channel)
+        let summary = try accounts.db.outboxSummary(channel: channel)
+        var v: [String: Any] = ["channel": channel, "configured": configured,
+                                "pending": l.number(summary.pending), "sent": l.number(summary.sent), "failed": l.number(summary.failed)]
+        v["lastError"] = summary.lastError ?? false
+        if let s = Notifier.status(accounts.db, channel: channel) {
+            let what = s.test ? (s.ok ? l.t("The test notification was sent ({{time}}).", ["time": l.dateTime(s.time)])
+                                      : l.t("The test notification failed ({{time}}):", ["time": l.dateTime(s.time)]))
+                              : (s.ok ? l.t("Last notification sent {{time}}.", ["time": l.dateTime(s.time)])
+                                      : l.t("The last notification failed ({{time}}):", ["time": l.dateTime(s.time)]))
+            v["status"] = ["ok": s.ok, "text": what, "message": s.message ?? ""] as [String: Any]
+        } else {
+            v["status"] = false
+        }
+        return v
+    }
+
     static let languageNames = ["en": "English", "de": "Deutsch", "es": "Español", "fr": "Français", "pt_BR": "Português (Brasil)"]
 
     func fieldView(_ f: SettingField, _ l: Localizer, error: Message?, submitted: String?) -> [String: Any] {
@@ -71,7 +103,7 @@ struct SettingsController {
         var v: [String: Any] = [
             "key": f.key.rawValue, "id": f.key.rawValue.replacingOccurrences(of: ".", with: "-"),
             "label": l.t(f.label), "help": l.t(f.help), "value": submitted ?? stored,
-            "placeholder": f.defaultValue, "isBool": false, "isChoice": false, "isSecret": false, "isInput": false,
+            "placeholder": f.defaultValue, "isBool": false, "isChoice": false, "isSecret": false, "isInput": false, "isKinds": false,
         ]
         // Always set: a key missing here would be looked up in the page around (its own "error").
         v["fieldError"] = error.map { l.t($0) } ?? false
@@ -89,6 +121,11 @@ struct SettingsController {
             v["isChoice"] = true
             v["options"] = [["value": "", "label": l.t("As the browser asks"), "selected": stored.isEmpty]]
                 + translations.languages.map { ["value": $0, "label": Self.languageNames[$0] ?? $0, "selected": $0 == (submitted ?? stored)] }
+        case .kinds(let options):
+            let chosen = Set((submitted ?? stored).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            v["isKinds"] = true
+            v["options"] = options.map { ["value": $0, "label": InsightText.kind($0, l), "checked": chosen.contains($0),
+                                          "id": f.key.rawValue.replacingOccurrences(of: ".", with: "-") + "-" + $0] }
         case .integer:
             v["isInput"] = true
             v["inputType"] = "number"
@@ -122,8 +159,17 @@ struct SettingsController {
         let form = try await request.form(context)
         let group = form["group"] ?? ""
         var changes: [String: String?] = [:]
-        for f in SettingsSchema.fields where f.group == group {
-            if let v = form[f.key.rawValue] { changes[f.key.rawValue] = v }
+        for f in SettingsSchema.fields where f.section == group {
+            if case .kinds = f.kind {
+                // Checkboxes: each checked one is a value; a hidden empty one says the list was there.
+                let all = form.all(f.key.rawValue)
+                if !all.isEmpty {
+                    let chosen = all.filter { !$0.isEmpty }
+                    changes[f.key.rawValue] = chosen.isEmpty ? "none" : chosen.joined(separator: ",")
+                }
+            } else if let v = form[f.key.rawValue] {
+                changes[f.key.rawValue] = v
+            }
         }
         let clear = Set(form.all("clear"))
         do {
@@ -135,6 +181,56 @@ struct SettingsController {
             for (k, v) in changes where SettingsSchema.field(k)?.kind != .secret { submitted[k] = v ?? "" }
             return try view(context, fieldErrors: e.problems, submitted: submitted,
                             extra: ["error": context.localizer.t("Some settings are not valid; nothing was saved.")], status: .unprocessableContent)
+        }
+    }
+
+    @Sendable func testPage(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireIdentity()
+        guard user.isAdmin else { throw HTTPError(.forbidden, message: "only an administrator can send test notifications") }
+        var request = request
+        let form = try await request.form(context)
+        let channel = form["channel"] ?? ""
+        guard SettingsSchema.channelSections.contains(channel) else { throw HTTPError(.badRequest, message: "channel must be slack, email or webhook") }
+        _ = await notifier.sendTest(channel: channel)
+        return .redirect(to: context.base + "/settings#settings-" + channel, type: .normal)
+    }
+
+    struct ChannelReport: Encodable {
+        var channel: String
+        var configured: Bool
+        var pending: Int
+        var sent: Int
+        var failed: Int
+        var lastError: String?
+        var last: ChannelStatus?
+    }
+
+    @Sendable func apiNotifications(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireIdentity()
+        guard user.isAdmin else { throw HTTPError(.forbidden) }
+        let configured = NotifyConfig.load(settings.lookup).configured
+        return try json(try NotifyConfig.channelNames.map { c in
+            let s = try accounts.db.outboxSummary(channel: c)
+            return ChannelReport(channel: c, configured: configured.contains(c), pending: s.pending, sent: s.sent, failed: s.failed,
+                                 lastError: s.lastError, last: Notifier.status(accounts.db, channel: c))
+        })
+    }
+
+    struct TestResult: Encodable {
+        var channel: String
+        var ok: Bool
+        var error: String?
+    }
+
+    @Sendable func apiTest(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try context.requireIdentity()
+        guard user.isAdmin else { throw HTTPError(.forbidden) }
+        struct Body: Decodable { var channel: String }
+        let body = try await request.decode(as: Body.self, context: context)
+        guard SettingsSchema.channelSections.contains(body.channel) else { throw HTTPError(.badRequest, message: "channel must be slack, email or webhook") }
+        switch await notifier.sendTest(channel: body.channel) {
+        case .success: return try json(TestResult(channel: body.channel, ok: true))
+        case .failure(let e): return try json(TestResult(channel: body.channel, ok: false, error: e.message))
         }
     }
 

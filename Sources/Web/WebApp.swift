@@ -4,6 +4,7 @@ import Hummingbird
 import Ingest
 import L10n
 import Logging
+import Notify
 import Store
 
 /// What the web server needs to know, resolved from flags and environment by the executable.
@@ -39,6 +40,8 @@ public struct WebDependencies: Sendable {
     public var authLimiter: RateLimiter
     /// Searches of the public detective page: 20 per 10 minutes per client address.
     public var publicSearchLimiter: RateLimiter
+    /// The outbox's postman: a service of the application; the settings page sends tests through it.
+    public var notifier: Notifier
 
     public init(db: AppDatabase, health: IngestHealth, config: WebConfiguration, translations: Translations = .shared,
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) async throws {
@@ -50,6 +53,8 @@ public struct WebDependencies: Sendable {
         self.pages = try await Pages(version: config.version, assetsDir: config.assetsDir)
         self.authLimiter = RateLimiter(limit: 20, window: 300)
         self.publicSearchLimiter = RateLimiter(limit: 20, window: 600)
+        let settings = self.settings
+        self.notifier = Notifier(db: db, config: { NotifyConfig.load(settings.lookup) }, translations: translations, now: now)
     }
 }
 
@@ -92,7 +97,8 @@ public func buildRouter(_ deps: WebDependencies, proxy: ProxyPolicy, version: St
     APIDocController(pages: deps.pages).addRoutes(to: priv)
     detective.addPrivateRoutes(to: priv)
     InsightsController(db: deps.db, pages: deps.pages).addRoutes(to: priv)
-    SettingsController(accounts: deps.accounts, settings: deps.settings, translations: deps.translations, pages: deps.pages).addRoutes(to: priv)
+    SettingsController(accounts: deps.accounts, settings: deps.settings, translations: deps.translations, pages: deps.pages,
+                       notifier: deps.notifier).addRoutes(to: priv)
     return router
 }
 

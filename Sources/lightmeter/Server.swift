@@ -27,7 +27,8 @@ struct Server {
             try ingest(importer, db: db, health: health, insights: insights, stop: StopFlag.onTerminationSignals())
             return
         }
-        // Ingestion and the web server, one ServiceGroup; SIGTERM and SIGINT shut both down gracefully.
+        // Ingestion, the web server, the insights and the notifications: one ServiceGroup; SIGTERM and SIGINT
+        // shut them down gracefully.
         var logger = Logger(label: "lightmeter")
         logger.logLevel = config.verbose ? .debug : .info
         if !["127.0.0.1", "::1", "localhost"].contains(config.listenHost) {
@@ -43,7 +44,7 @@ struct Server {
                                    onServerRunning: { port in printError("lightmeter: listening on \(config.listenHost):\(port)") })
         let ingestion = IngestService { stop in try ingest(importer, db: db, health: health, insights: insights, stop: stop) }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingestion), .init(service: web), .init(service: insights)],
+            services: [.init(service: ingestion), .init(service: web), .init(service: insights), .init(service: deps.notifier)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

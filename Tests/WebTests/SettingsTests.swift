@@ -40,11 +40,11 @@ import Testing
             #expect(web.deps.settings.value(.language) == nil)
             #expect(web.deps.settings.value(.publicURL) == "https://mail.example.com/")
             // The form: an empty secret keeps it; the box removes it.
-            r = try await b.request("/settings", .post, form: ["group": "notifications", "notifications.slack_token": "", "notifications.slack_channel": "#ops"])
+            r = try await b.request("/settings", .post, form: ["group": "slack", "notifications.slack_token": "", "notifications.slack_channel": "#ops"])
             #expect(r.status == .seeOther)
             #expect(web.deps.settings.isSet(.slackToken))
             #expect(web.deps.settings.value(.slackChannel) == "#ops")
-            r = try await b.request("/settings", .post, form: ["group": "notifications", "notifications.slack_token": "", "clear": "notifications.slack_token"])
+            r = try await b.request("/settings", .post, form: ["group": "slack", "notifications.slack_token": "", "clear": "notifications.slack_token"])
             #expect(!web.deps.settings.isSet(.slackToken))
             r = try await b.request("/settings", .post, form: ["group": "general", "general.data_retention_days": "abc"])
             #expect(r.status == .unprocessableContent)
