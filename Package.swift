@@ -84,6 +84,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Brute-force protection: failed logins, the blocklist, the answers of Dovecot's auth policy.
+        .target(
+            name: "Guard",
+            dependencies: [
+                "Store",
+                "Auth",
+                "Tracking",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The outbox and its channels: Slack, e-mail (SMTP), webhooks. No UI.
         .target(
             name: "Notify",
@@ -111,6 +125,7 @@ let package = Package(
                 "L10n",
                 "Insights",
                 "Notify",
+                "Guard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -131,6 +146,7 @@ let package = Package(
                 "L10n",
                 "Insights",
                 "Notify",
+                "Guard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -59,6 +59,9 @@ extension AppDatabase {
             total += n
             if n < batch { break }
         }
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM auth_events WHERE time < ?", arguments: [cutoff])
+        }
         return total
     }
 

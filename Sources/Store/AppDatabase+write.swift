@@ -192,6 +192,22 @@ extension AppDatabase {
             rej.bind(r.line)
             try rej.run(db)
         }
+        if !out.authEvents.isEmpty {
+            let insertAuth = try db.cachedStatement(sql: """
+                INSERT INTO auth_events (time, ip, user, proto, success, count, reason, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'log')
+                """)
+            var a = RawStatement(insertAuth)
+            for e in out.authEvents {
+                a.bind(e.time)
+                a.bind(e.ip)
+                a.bind(e.user)
+                a.bind(e.proto)
+                a.bind(e.success ? 1 : 0)
+                a.bind(e.count)
+                a.bind(e.reason)
+                try a.run(db)
+            }
+        }
         try rollup.apply(db)
         for c in checkpoints {
             try db.cachedStatement(sql: """

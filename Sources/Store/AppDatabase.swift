@@ -188,6 +188,9 @@ public struct AppDatabase: Sendable {
         m.registerMigration("v6: the notification outbox") { db in
             try Self.migrateOutbox(db)
         }
+        m.registerMigration("v7: logins and the blocklist") { db in
+            try Self.migrateLogins(db)
+        }
         return m
     }
 }

@@ -15,9 +15,11 @@ public struct TrackerOutput: Sendable {
     /// Raw lines of messages, appended since the last drain (lines joined with `\n`).
     public var rawLines: [(id: Int64, bytes: [UInt8])] = []
     public var rejections: [Rejection] = []
+    /// Login attempts, successful or not.
+    public var authEvents: [AuthEvent] = []
 
     public init() {}
-    public var isEmpty: Bool { messages.isEmpty && merged.isEmpty && rawLines.isEmpty && rejections.isEmpty }
+    public var isEmpty: Bool { messages.isEmpty && merged.isEmpty && rawLines.isEmpty && rejections.isEmpty && authEvents.isEmpty }
 }
 
 /// Turns parsed records into the story of each message: a queue-id state machine.
@@ -31,6 +33,8 @@ public struct Tracker: Sendable {
         var clientIP: String
         var start: Int64
         var lines: [UInt8]
+        /// `sasl_username=` of the session's messages.
+        var saslUser: String? = nil
     }
 
     public private(set) var nextID: Int64
@@ -178,12 +182,35 @@ public struct Tracker: Sendable {
             attach(qid, header, line, time)
         case .amavis(let a):
             if let q = a.queueID { attach(q, header, line, time) }
+        case .dovecot(let e):
+            dovecot(e, line, time)
         default:
             break
         }
     }
 
     // MARK: - Events
+
+    /// Logins of Dovecot's login processes (`imap-login`...). Its `auth` process logs the same attempts
+    /// again (and those of Postfix's SASL, which Postfix logs itself): those lines are not counted.
+    mutating func dovecot(_ e: DovecotEvent, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
+        func proto(_ service: Span) -> String? {
+            let s = line.string(service)
+            guard s.hasSuffix("-login") else { return nil }
+            return String(s.dropLast(6))
+        }
+        switch e {
+        case .authFailure(let f):
+            guard let p = proto(f.service), let rip = f.remoteIP else { return }
+            output.authEvents.append(AuthEvent(time: time, ip: line.string(rip), user: f.user.map { line.string($0) }, proto: p,
+                                               success: false, count: Int(max(1, f.attempts ?? 1)), reason: line.string(f.reason)))
+        case .login(let service, let user, let rip, _):
+            guard let p = proto(service), let rip else { return }
+            output.authEvents.append(AuthEvent(time: time, ip: line.string(rip), user: user.map { line.string($0) }, proto: p, success: true))
+        default:
+            break
+        }
+    }
 
     mutating func smtpd(_ e: SmtpdEvent, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
         let skey = SessionKey(host: hostID(header, line), pid: header.process.pid ?? -1)
@@ -219,14 +246,26 @@ public struct Tracker: Sendable {
                 sessions[skey]?.lines.removeAll()
             }
             if let sl = sessionLines, !sl.isEmpty { appendRaw(id, sl) }
+            if let u = c.saslUsername { sessions[skey]?.saslUser = line.string(u) }
             update(id, time, line) { m in
                 m.origin = .smtp
                 m.clientHost = line.string(c.client.host)
                 m.clientIP = line.string(c.client.ip)
                 m.saslUsername = line.string(c.saslUsername)
             }
-        case .disconnect:
-            sessions.removeValue(forKey: skey)
+        case .saslFailed(let f):
+            let ip = line.string(f.client.ip)
+            if !ip.isEmpty, ip != "unknown" {
+                output.authEvents.append(AuthEvent(time: time, ip: ip, user: f.username.map { line.string($0) }, proto: "smtp",
+                                                   success: false, reason: line.string(f.reason)))
+            }
+        case .disconnect(let p, let counters):
+            let s = sessions.removeValue(forKey: skey)
+            let ip = line.string(p.ip)
+            // One successful login per session: `auth=1/1` on the disconnect line.
+            if counters.authSuccess > 0, !ip.isEmpty, ip != "unknown" {
+                output.authEvents.append(AuthEvent(time: time, ip: ip, user: s?.saslUser, proto: "smtp", success: true))
+            }
         default:
             break
         }

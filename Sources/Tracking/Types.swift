@@ -188,3 +188,27 @@ public struct Rejection: Sendable, Codable, Equatable {
     public var reason: String
     public var line: String
 }
+
+/// A login attempt seen in the logs: Postfix SMTP AUTH (SASL) or a Dovecot login (IMAP, POP3,
+/// submission, ManageSieve).
+public struct AuthEvent: Sendable, Codable, Equatable {
+    public var time: Int64
+    public var ip: String
+    public var user: String?
+    /// `smtp`, `imap`, `pop3`, `submission`, `managesieve`...
+    public var proto: String
+    public var success: Bool
+    /// Failed attempts the line stands for (Dovecot: "auth failed, 3 attempts").
+    public var count: Int
+    public var reason: String?
+
+    public init(time: Int64, ip: String, user: String?, proto: String, success: Bool, count: Int = 1, reason: String? = nil) {
+        self.time = time
+        self.ip = ip
+        self.user = user
+        self.proto = proto
+        self.success = success
+        self.count = count
+        self.reason = reason
+    }
+}

@@ -163,6 +163,8 @@ struct DashboardController {
         }
         values["seriesHeads"] = Self.seriesStatuses.map { ["label": l.t(Self.statusLabels[$0]!)] }
         values["chartAvailable"] = chartAvailable
+        let t = Int64(Date().timeIntervalSince1970)
+        values["logins"] = LoginsController.statCards(try db.loginStats(from: t - 86400, to: t + 1, now: t), l)
         var active = InsightFilter()
         active.active = true
         active.limit = 5

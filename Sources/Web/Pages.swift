@@ -45,6 +45,7 @@ public struct Pages: Sendable {
         all["lang"] = l.language.replacingOccurrences(of: "_", with: "-")
         all["version"] = version
         all["signedIn"] = context.identity != nil
+        if all["isAdmin"] == nil { all["isAdmin"] = context.identity?.isAdmin ?? false }
         all["t"] = MustacheLambda { text in l.raw(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
         let html = library.render(all, withTemplate: template) ?? "template \(template) is missing"
         return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"],

@@ -19,6 +19,10 @@ public struct SettingField: Sendable {
         case language
         /// Several of these (insight kinds), stored comma-separated; "none" for none.
         case kinds([String])
+        /// Addresses or CIDR networks, separated by commas or spaces.
+        case cidrs
+        /// Files (absolute paths) or http(s) URLs, separated by commas or spaces.
+        case sources
     }
 
     public var key: SettingKey
@@ -60,6 +64,11 @@ public enum SettingKey: String, Sendable, CaseIterable {
     case smtpTLSVerify = "notifications.smtp_tls_verify"
     case notificationKinds = "notifications.kinds"
     case notificationLanguage = "notifications.language"
+    case bruteforceMaxFailures = "bruteforce.max_failures"
+    case bruteforceWindowMinutes = "bruteforce.window_minutes"
+    case bruteforceBlockHours = "bruteforce.block_hours"
+    case bruteforceAllowlist = "bruteforce.allowlist"
+    case bruteforceLists = "bruteforce.lists"
     case detectivePublicPage = "detective.public_page"
     case bounceRatePercent = "insights.bounce_rate_percent"
     case inactivityHours = "insights.inactivity_hours"
@@ -68,11 +77,12 @@ public enum SettingKey: String, Sendable, CaseIterable {
 }
 
 public enum SettingsSchema {
-    public static let groups = ["general", "notifications", "detective", "insights"]
+    public static let groups = ["general", "notifications", "detective", "insights", "bruteforce"]
     /// The sections of the settings page, in order: the notification channels have one each.
-    public static let sections = ["general", "notifications", "slack", "email", "webhook", "detective", "insights"]
+    public static let sections = ["general", "notifications", "slack", "email", "webhook", "detective", "insights", "bruteforce"]
     public static let sectionTitles = ["general": N_("General"), "notifications": N_("Notifications"), "slack": "Slack", "email": N_("E-mail notifications"),
-                                       "webhook": N_("Webhook"), "detective": N_("Message detective"), "insights": N_("Insights")]
+                                       "webhook": N_("Webhook"), "detective": N_("Message detective"), "insights": N_("Insights"),
+                                       "bruteforce": N_("SMTP & IMAP logins")]
     /// The sections that are notification channels (with a test button).
     public static let channelSections: Set<String> = ["slack", "email", "webhook"]
 
@@ -100,6 +110,11 @@ public enum SettingsSchema {
         .init(key: .inactivityHours, group: "insights", label: N_("Mail inactivity (hours)"), help: N_("An insight is raised when no mail is sent or received for this long."), kind: .integer(1...720), defaultValue: "24"),
         .init(key: .deferredCount, group: "insights", label: N_("Deferred recipients waiting"), help: N_("An insight is raised when this many deferred recipients wait in the queue."), kind: .integer(1...1_000_000), defaultValue: "100"),
         .init(key: .deferredAgeHours, group: "insights", label: N_("Oldest deferral (hours)"), help: N_("An insight is raised when a deferred recipient has waited this long."), kind: .integer(1...720), defaultValue: "24"),
+        .init(key: .bruteforceMaxFailures, group: "bruteforce", label: N_("Failed logins before a block"), help: N_("An address with this many failed SMTP, IMAP or POP3 logins within the window is blocked."), kind: .integer(1...10000), defaultValue: "10"),
+        .init(key: .bruteforceWindowMinutes, group: "bruteforce", label: N_("Window (minutes)"), help: N_("The failures counted are those of this many last minutes."), kind: .integer(1...1440), defaultValue: "10"),
+        .init(key: .bruteforceBlockHours, group: "bruteforce", label: N_("Block for (hours)"), help: N_("How long an automatic block lasts."), kind: .integer(1...8760), defaultValue: "24"),
+        .init(key: .bruteforceAllowlist, group: "bruteforce", label: N_("Never block"), help: N_("Addresses or networks (CIDR), separated by commas: your offices, your own servers. Loopback and the Postfix public IP are never blocked."), kind: .cidrs, defaultValue: ""),
+        .init(key: .bruteforceLists, group: "bruteforce", label: N_("Blocklists to take in"), help: N_("Files or http(s) URLs of addresses and networks to refuse, one a line (e.g. Spamhaus DROP), separated by commas; read again every hour."), kind: .sources, defaultValue: ""),
     ]
 
     public static func field(_ key: String) -> SettingField? { fields.first { $0.key.rawValue == key } }
@@ -196,6 +211,18 @@ public final class SettingsStore: @unchecked Sendable {
             return list.allSatisfy(Accounts.isValidEmail) ? nil : Message(N_("Enter e-mail addresses separated by commas."))
         case .choice(let options):
             return options.contains(v) ? nil : Message(N_("Choose one of: {{options}}."), ["options": options.joined(separator: ", ")])
+        case .cidrs:
+            let items = v.split(whereSeparator: { $0 == "," || $0.isWhitespace })
+            let bad = items.filter { CIDR(String($0)) == nil }
+            return bad.isEmpty ? nil : Message(N_("Not an address or network: {{value}}."), ["value": bad.map(String.init).joined(separator: ", ")])
+        case .sources:
+            let items = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+            let bad = items.filter { item in
+                if item.hasPrefix("/") { return false }
+                guard let u = URL(string: item), let s = u.scheme?.lowercased(), s == "http" || s == "https", u.host?.isEmpty == false else { return true }
+                return false
+            }
+            return bad.isEmpty ? nil : Message(N_("Enter absolute file paths or http(s) URLs: {{value}}."), ["value": bad.joined(separator: ", ")])
         case .kinds(let options):
             if v == "none" { return nil }
             let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -211,6 +238,7 @@ public final class SettingsStore: @unchecked Sendable {
         case .integer: return String(Int(v)!)
         case .emails: return v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         case .ip: return IPAddress(v)!.description
+        case .cidrs, .sources: return v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).joined(separator: ", ")
         case .kinds: return v == "none" ? v : v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
         default: return v
         }

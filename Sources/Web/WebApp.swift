@@ -3,6 +3,7 @@ import Auth
 import Hummingbird
 import Ingest
 import L10n
+import Guard
 import Logging
 import Notify
 import Store
@@ -16,15 +17,18 @@ public struct WebConfiguration: Sendable {
     public var policy: AccountPolicy
     /// Where Debian's web libraries are (`-assets_dir`): Chart.js in `chart.js/`.
     public var assetsDir: String
+    /// Where the Dovecot policy endpoint listens (`-policy_listen`), when it does: shown on the Logins page.
+    public var policyListen: String?
 
     public init(host: String, port: Int, version: String, proxy: ProxyPolicy = ProxyPolicy(), policy: AccountPolicy = AccountPolicy(),
-                assetsDir: String = "/usr/share/javascript") {
+                assetsDir: String = "/usr/share/javascript", policyListen: String? = nil) {
         self.host = host
         self.port = port
         self.version = version
         self.proxy = proxy
         self.policy = policy
         self.assetsDir = assetsDir
+        self.policyListen = policyListen
     }
 }
 
@@ -42,6 +46,10 @@ public struct WebDependencies: Sendable {
     public var publicSearchLimiter: RateLimiter
     /// The outbox's postman: a service of the application; the settings page sends tests through it.
     public var notifier: Notifier
+    /// The brute-force protection: the Logins page blocks and unblocks through it; the policy endpoint asks it.
+    public var guardian: BruteForceGuard
+    public var policyListen: String?
+    let now: @Sendable () -> Int64
 
     public init(db: AppDatabase, health: IngestHealth, config: WebConfiguration, translations: Translations = .shared,
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) async throws {
@@ -55,6 +63,9 @@ public struct WebDependencies: Sendable {
         self.publicSearchLimiter = RateLimiter(limit: 20, window: 600)
         let settings = self.settings
         self.notifier = Notifier(db: db, config: { NotifyConfig.load(settings.lookup) }, translations: translations, now: now)
+        self.guardian = BruteForceGuard(db: db, settings: { GuardSettings.load(settings.lookup) }, now: now)
+        self.policyListen = config.policyListen
+        self.now = now
     }
 }
 
@@ -97,6 +108,7 @@ public func buildRouter(_ deps: WebDependencies, proxy: ProxyPolicy, version: St
     APIDocController(pages: deps.pages).addRoutes(to: priv)
     detective.addPrivateRoutes(to: priv)
     InsightsController(db: deps.db, pages: deps.pages).addRoutes(to: priv)
+    LoginsController(db: deps.db, guardian: deps.guardian, pages: deps.pages, policyListen: deps.policyListen, now: deps.now).addRoutes(to: priv)
     SettingsController(accounts: deps.accounts, settings: deps.settings, translations: deps.translations, pages: deps.pages,
                        notifier: deps.notifier).addRoutes(to: priv)
     return router

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Guard
+import Store
 
 /// `lightmeter [options]` runs the server; `lightmeter COMMAND ...` runs one of the tools around the
 /// same workspace. The tools are dispatched here so that their options (`-workspace`...) are theirs.
@@ -73,6 +75,17 @@ struct Lightmeter: AsyncParsableCommand {
         if let email = options.emailReset {
             try await resetAccount(workspace: config.workspace, email: email, password: options.password,
                                    newEmail: options.newEmail, newName: options.newUserName)
+            return
+        }
+        if options.dovecotConfGen {
+            let db = try AppDatabase.open(workspace: config.workspace)
+            let secrets = try PolicySecrets.load(db)
+            let host = config.policyHost.map { $0 == "0.0.0.0" || $0 == "::" ? "127.0.0.1" : $0 } ?? "127.0.0.1"
+            let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(config.policyHost == nil ? 8086 : config.policyPort)/"
+            if config.policyHost == nil {
+                printError("lightmeter: " + cli.t("no -policy_listen given: the configuration points at 127.0.0.1:8086; run lightmeter with -policy_listen 127.0.0.1:8086"))
+            }
+            print(DovecotConfig.generate(url: url, secrets: secrets, old: options.dovecotConfIsOld), terminator: "")
             return
         }
         if !config.stdin && config.watchDirs.isEmpty && config.socket == nil && config.syslog.isEmpty {

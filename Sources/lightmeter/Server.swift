@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Guard
 import Auth
 import Insights
 import Ingest
@@ -38,13 +39,23 @@ struct Server {
         policy.allowMultipleUsers = config.allowMultipleUsers
         let webConfig = WebConfiguration(host: config.listenHost, port: config.listenPort, version: Lightmeter.version,
                                          proxy: ProxyPolicy(trusted: config.trustedProxies, noProxy: config.noProxy), policy: policy,
-                                         assetsDir: config.assetsDir)
+                                         assetsDir: config.assetsDir, policyListen: config.policyListen)
         let deps = try await WebDependencies(db: db, health: health, config: webConfig)
         let web = buildApplication(webConfig, deps: deps, logger: logger,
                                    onServerRunning: { port in printError("lightmeter: listening on \(config.listenHost):\(port)") })
         let ingestion = IngestService { stop in try ingest(importer, db: db, health: health, insights: insights, stop: stop) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ingestion), .init(service: web), .init(service: insights), .init(service: deps.notifier),
+            .init(service: GuardService(guard: deps.guardian)),
+        ]
+        if let host = config.policyHost {
+            let secrets = try PolicySecrets.load(db)
+            let policy = buildPolicyApplication(guard: deps.guardian, apiKey: secrets.apiKey, host: host, port: config.policyPort, logger: logger,
+                                                onServerRunning: { port in printError("lightmeter: Dovecot policy endpoint on \(host):\(port)") })
+            services.append(.init(service: policy))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: ingestion), .init(service: web), .init(service: insights), .init(service: deps.notifier)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

@@ -84,6 +84,18 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("new_user_name", withSingleDash: true), help: "With -email_reset: the account's new name.")
     var newUserName: String?
 
+    @Option(name: .customLong("policy_listen", withSingleDash: true),
+            help: "Serve Dovecot's authentication policy (brute-force protection) on HOST:PORT, e.g. 127.0.0.1:8086 (env: LIGHTMETER_POLICY_LISTEN; default: off).")
+    var policyListen: String?
+
+    @Flag(name: .customLong("dovecot_conf_gen", withSingleDash: true),
+          help: "Print the Dovecot configuration for the policy endpoint of -policy_listen (with this workspace's key), then exit.")
+    var dovecotConfGen = false
+
+    @Flag(name: .customLong("dovecot_conf_is_old", withSingleDash: true),
+          help: "With -dovecot_conf_gen: for a Dovecot older than 2.3.")
+    var dovecotConfIsOld = false
+
     func resolve(_ env: Environment) throws -> Configuration {
         var c = Configuration()
         c.workspace = workspace ?? env.string("LIGHTMETER_WORKSPACE") ?? c.workspace
@@ -148,6 +160,16 @@ struct ServerOptions: ParsableArguments {
             }
             c.trustedProxies = list
         }
+        if let spec = policyListen ?? env.string("LIGHTMETER_POLICY_LISTEN") {
+            guard let colon = spec.lastIndex(of: ":"), let port = Int(spec[spec.index(after: colon)...]), (0...65535).contains(port) else {
+                throw ValidationError("-policy_listen must be HOST:PORT or :PORT, not '\(spec)'")
+            }
+            var h = String(spec[..<colon])
+            if h.hasPrefix("[") && h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
+            c.policyHost = h.isEmpty ? "0.0.0.0" : h
+            c.policyPort = port
+        }
+        if dovecotConfIsOld && !dovecotConfGen { throw ValidationError("-dovecot_conf_is_old goes with -dovecot_conf_gen") }
         if emailReset == nil && (password != nil || newEmail != nil || newUserName != nil) {
             throw ValidationError("-password, -new_email and -new_user_name go with -email_reset")
         }
@@ -176,4 +198,8 @@ struct Configuration: Sendable {
     var allowMultipleUsers = false
     var noProxy = false
     var trustedProxies: [CIDR] = []
+    /// The Dovecot policy endpoint (`-policy_listen`), when on.
+    var policyHost: String? = nil
+    var policyPort = 0
+    var policyListen: String? { policyHost.map { "\($0):\(policyPort)" } }
 }
