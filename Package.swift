@@ -168,6 +168,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth", "Store"], swiftSettings: swiftSettings),
         .testTarget(name: "L10nTests", dependencies: ["L10n"], swiftSettings: swiftSettings),
         .testTarget(name: "InsightsTests", dependencies: ["Insights", "Store", "Ingest", "Tracking"], swiftSettings: swiftSettings),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "Store", "Tracking", "Auth"], swiftSettings: swiftSettings),
         .testTarget(
             name: "NotifyTests",
             dependencies: ["Notify", "Store", "Insights", "L10n", .product(name: "Hummingbird", package: "hummingbird")],

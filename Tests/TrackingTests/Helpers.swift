@@ -9,6 +9,7 @@ struct Replay {
     var years = YearTracker(startingYear: 2020)
     var messages: [Int64: MessageState] = [:]
     var rejections: [Rejection] = []
+    var authEvents: [AuthEvent] = []
     let parser = Parser()
 
     mutating func feed(_ lines: [String]) {
@@ -29,6 +30,7 @@ struct Replay {
         for (child, _) in out.merged { messages.removeValue(forKey: child) }
         for m in out.messages { messages[m.id] = m }
         rejections += out.rejections
+        authEvents += out.authEvents
     }
 
     /// One line per (user message, recipient) outcome and per rejection, in a stable order.

@@ -9,6 +9,30 @@ import Tracking
         return r
     }
 
+    @Test func loginAttemptsOfPostfixSASLAndDovecotLoginProcesses() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/smtpd[7]: connect from unknown[203.0.113.9]
+            Jan  1 10:00:01 m postfix/smtpd[7]: warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6
+            Jan  1 10:00:01 m dovecot: auth: passwd-file(alice,203.0.113.9): Password mismatch
+            Jan  1 10:00:02 m postfix/smtpd[7]: disconnect from unknown[203.0.113.9] ehlo=1 auth=0/1 quit=1 commands=2/3
+            Jan  1 10:00:03 m postfix/smtpd[8]: connect from client.example[198.51.100.2]
+            Jan  1 10:00:04 m postfix/smtpd[8]: 2222BBBB22: client=client.example[198.51.100.2], sasl_method=PLAIN, sasl_username=alice@example.org
+            Jan  1 10:00:05 m postfix/smtpd[8]: disconnect from client.example[198.51.100.2] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6
+            Jan  1 10:00:06 m dovecot: imap-login: Disconnected (auth failed, 3 attempts in 12 secs): user=<bob>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.1, TLS, session=<abc>
+            Jan  1 10:00:07 m dovecot: pop3-login: Login: user=<carol>, method=PLAIN, rip=198.51.100.3, lip=192.0.2.1, mpid=123, TLS, session=<def>
+            """)
+        let e = r.authEvents
+        #expect(e.count == 4, "\(e)")
+        #expect(e.first { $0.proto == "smtp" && !$0.success }?.ip == "203.0.113.9")
+        #expect(e.first { $0.proto == "smtp" && $0.success }?.user == "alice@example.org")
+        #expect(e.first { $0.proto == "smtp" && $0.success }?.ip == "198.51.100.2")
+        let imap = e.first { $0.proto == "imap" }
+        #expect(imap?.count == 3 && imap?.success == false && imap?.user == "bob")
+        #expect(e.first { $0.proto == "pop3" }?.success == true)
+        // Dovecot's auth process repeats Postfix's attempt: not counted twice.
+        #expect(e.filter { !$0.success }.count == 2)
+    }
+
     @Test func deferralsThenSentCountAttempts() {
         let r = run("""
             Jan  1 10:00:00 m postfix/smtpd[1]: 1111AAAA11: client=a.example[192.0.2.1]
