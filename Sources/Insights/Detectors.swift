@@ -11,6 +11,8 @@ public struct DetectorSettings: Sendable, Equatable {
     public var deferredCount = 100
     public var deferredAgeHours = 24
     public var blockedWindow: Int64 = 6 * 3600
+    /// Failed logins in an hour that make an attack.
+    public var authAttackFailures = 100
 
     public init() {}
 
@@ -175,5 +177,49 @@ public struct BlockedByRemote: Detector {
                               "first": String(e.first.time), "last": String(e.last)],
                     key: "\(kind):\(e.provider):\(e.host):\(now / s.blockedWindow)")
         }
+    }
+}
+
+/// A burst of failed SMTP/IMAP logins: in the last hour, at least `authAttackFailures` failures, or
+/// several addresses blocked. Then quiet for 6 hours.
+public struct AuthAttack: Detector {
+    public let kind = "auth_attack"
+    public let interval: Int64 = 600
+    public init() {}
+
+    public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
+        let from = now - 3600
+        let failing = try db.failuresByIP(since: from, until: now)
+        let failures = failing.reduce(0) { $0 + $1.failures }
+        let blocked = try db.blocksCreated(from: from, to: now + 1).filter { $0.source == "auto" }
+        guard failures >= s.authAttackFailures || blocked.count >= 5 else { return [] }
+        guard try !db.hasInsight(kind: kind, since: now - 6 * 3600) else { return [] }
+        return [Insight(time: now, kind: kind, category: "local", rating: "bad",
+                        title: "\(failures) failed logins from \(failing.count) addresses in the last hour",
+                        details: ["failures": String(failures), "addresses": String(failing.count), "blocked": String(blocked.count),
+                                  "top_address": failing.first?.ip ?? "", "from": String(from), "to": String(now)],
+                        key: "\(kind):\(now / 3600)")]
+    }
+}
+
+/// Once a week: how many addresses the brute-force protection blocked, and the failures behind them.
+public struct BlockedWeekly: Detector {
+    public let kind = "blocked_weekly"
+    public let interval: Int64 = 3600
+    /// Today's blocklist says nothing of a past week.
+    public let historical = false
+    public init() {}
+
+    public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
+        let week: Int64 = 7 * 86400
+        guard try !db.hasInsight(kind: kind, since: now - week + 3600) else { return [] }
+        let blocks = try db.blocksCreated(from: now - week, to: now + 1)
+        guard !blocks.isEmpty else { return [] }
+        let failures = blocks.reduce(0) { $0 + $1.failures }
+        return [Insight(time: now, kind: kind, category: "local", rating: "info",
+                        title: "\(blocks.count) addresses blocked in the last 7 days",
+                        details: ["blocked": String(blocks.count), "automatic": String(blocks.filter { $0.source == "auto" }.count),
+                                  "failures": String(failures), "from": String(now - week), "to": String(now)],
+                        key: "\(kind):\(now / week)")]
     }
 }

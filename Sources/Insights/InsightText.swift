@@ -13,10 +13,13 @@ public enum InsightText {
                                       "outbound": N_("Outbound deliveries"), "rate_percent": N_("Rate (%)"), "threshold_percent": N_("Threshold (%)"),
                                       "from": N_("From"), "to": N_("To"), "hours": N_("Hours"), "since": N_("Since"), "deferred": N_("Deferred"),
                                       "oldest_hours": N_("Oldest (hours)"), "oldest": N_("Oldest"), "insights": N_("Insights"), "rejected": N_("Rejected"),
-                                      "sender_domain": N_("Sender domain")]
+                                      "sender_domain": N_("Sender domain"),
+                                      "failures": N_("Failed logins"), "addresses": N_("Addresses"), "blocked": N_("Blocked"),
+                                      "top_address": N_("Most failing address"), "automatic": N_("Automatically")]
     public static let kindLabels = ["detective_escalation": N_("Escalations from the detective"), "high_bounce_rate": N_("High bounce rate"),
                                     "mail_inactivity": N_("Mail inactivity"), "deferred_piling": N_("Deferred mail piling up"),
-                                    "blocked_by_remote": N_("Blocked by a remote host"), "import_summary": N_("Import summaries")]
+                                    "blocked_by_remote": N_("Blocked by a remote host"), "import_summary": N_("Import summaries"),
+                                    "auth_attack": N_("Login attacks"), "blocked_weekly": N_("Weekly blocklist summaries")]
     public static let timeDetails: Set<String> = ["first_seen", "last_attempt", "first", "last", "from", "to", "since", "oldest"]
 
     /// Titles by kind, filled from the insight's details.
@@ -28,10 +31,12 @@ public enum InsightText {
         "deferred_piling": N_("{{deferred}} deferred recipients are waiting in the queue, the oldest for {{oldest_hours}} hours"),
         "blocked_by_remote": N_("{{provider}} is blocking mail from this server ({{host}})"),
         "import_summary": N_("Logs imported: {{insights}} insights found in them"),
+        "auth_attack": N_("{{failures}} failed logins from {{addresses}} addresses in the last hour"),
+        "blocked_weekly": N_("{{blocked}} addresses blocked in the last 7 days"),
     ]
 
     /// The kinds that notify unless the administrator says otherwise: those rated bad, and escalations.
-    public static let notifyByDefault = ["detective_escalation", "high_bounce_rate", "mail_inactivity", "deferred_piling", "blocked_by_remote"]
+    public static let notifyByDefault = ["detective_escalation", "high_bounce_rate", "mail_inactivity", "deferred_piling", "blocked_by_remote", "auth_attack"]
 
     public static func title(_ i: Insight, _ l: Localizer) -> String {
         let d = i.detailValues

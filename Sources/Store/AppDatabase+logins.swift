@@ -85,12 +85,12 @@ extension AppDatabase {
 
     /// Failed attempts per address since `since`. The logs and Dovecot's reports to the policy endpoint
     /// see the same attempts: an address counts the larger of the two, never their sum.
-    public func failuresByIP(since: Int64, minimum: Int = 1) throws -> [(ip: String, failures: Int)] {
+    public func failuresByIP(since: Int64, until: Int64 = .max, minimum: Int = 1) throws -> [(ip: String, failures: Int)] {
         try reader.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT ip, max(sum(CASE WHEN source = 'log' THEN count ELSE 0 END), sum(CASE WHEN source = 'policy' THEN count ELSE 0 END)) AS n
-                FROM auth_events WHERE time >= ? AND success = 0 GROUP BY ip HAVING n >= ? ORDER BY n DESC
-                """, arguments: [since, minimum]).map { ($0["ip"], $0["n"]) }
+                FROM auth_events WHERE time >= ? AND time <= ? AND success = 0 GROUP BY ip HAVING n >= ? ORDER BY n DESC
+                """, arguments: [since, until, minimum]).map { ($0["ip"], $0["n"]) }
         }
     }
 

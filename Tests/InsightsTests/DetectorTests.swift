@@ -125,6 +125,39 @@ func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
         #expect(try d.detect(at: at(60 + 60 * 25), db: db, settings: s).first?.detailValues["oldest_hours"] == "25", "waiting too long")
     }
 
+    @Test func loginAttacksFromTheLogsAndTheWeeklyBlocklistSummary() throws {
+        // 120 failed IMAP logins in an hour, from the log; Postfix SASL failures too.
+        let (dir, db) = try seeded { b in
+            for i in 0..<60 {
+                let t = LogBuilder.stamp(600 + i / 2)
+                b.lines.append("\(t) mx dovecot: imap-login: Disconnected (auth failed, 2 attempts in 4 secs): user=<u\(i)>, method=PLAIN, rip=203.0.113.\(i % 7), lip=192.0.2.1, session=<s\(i)>")
+            }
+            b.lines.append("\(LogBuilder.stamp(640)) mx postfix/smtpd[9]: warning: unknown[198.51.100.4]: SASL LOGIN authentication failed: UGFzc3dvcmQ6")
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let d = AuthAttack()
+        #expect(try d.detect(at: at(600), db: db, settings: DetectorSettings()).isEmpty)
+        let found = try d.detect(at: at(650), db: db, settings: DetectorSettings())
+        try #require(found.count == 1)
+        #expect(found[0].detailValues["failures"] == "121")
+        #expect(found[0].detailValues["addresses"] == "8")
+        _ = try db.insertInsight(found[0])
+        // Then quiet for 6 hours.
+        #expect(try d.detect(at: at(660), db: db, settings: DetectorSettings()).isEmpty)
+
+        let w = BlockedWeekly()
+        #expect(try w.detect(at: at(700), db: db, settings: DetectorSettings()).isEmpty)
+        try db.block(BlockedAddress(cidr: "203.0.113.1", reason: "r", source: "auto", createdAt: at(640), expiresAt: at(700), failures: 30))
+        try db.block(BlockedAddress(cidr: "10.9.0.0/16", reason: "r", source: "manual", createdAt: at(641), expiresAt: nil))
+        let weekly = try w.detect(at: at(700), db: db, settings: DetectorSettings())
+        try #require(weekly.count == 1)
+        #expect(weekly[0].detailValues["blocked"] == "2")
+        #expect(weekly[0].detailValues["automatic"] == "1")
+        #expect(weekly[0].rating == "info")
+        _ = try db.insertInsight(weekly[0])
+        #expect(try w.detect(at: at(800), db: db, settings: DetectorSettings()).isEmpty)
+    }
+
     @Test func blockedByBigProviders() throws {
         let (dir, db) = try seeded { b in
             b.outbound(at: 60, to: "a@outlook.com", status: "bounced",

@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import Testing
 
 /// A real Postfix on loopback (scripts/postfix-lab): its log, imported, must give exactly the outcomes
@@ -86,5 +87,12 @@ struct PostfixLabTests {
         let dovecotStats = try CLI.run(["parse-stats", "--json", dir + "/lab/dovecot.log"])
         let d = try JSONSerialization.jsonObject(with: Data(dovecotStats.out.utf8)) as! [String: Any]
         #expect((d["by_kind"] as! [String: Int])["dovecot.auth-failure"] == auth["dovecot_auth_failures"] as? Int)
+        // The logins the import kept: the failures once (Dovecot's auth process repeats them), alice's login.
+        let db = try AppDatabase.open(workspace: dir + "/ws")
+        let logins = try db.loginStats(from: 0, to: Int64.max, now: 0)
+        #expect(logins.failedAttempts == auth["smtpd_sasl_failed"] as? Int)
+        #expect(logins.failingIPs == 1)
+        #expect(logins.successfulLogins >= 1)
+        #expect(logins.successesAfterFailures == 0) // the login came first
     }
 }
