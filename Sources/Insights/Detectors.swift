@@ -13,6 +13,11 @@ public struct DetectorSettings: Sendable, Equatable {
     public var blockedWindow: Int64 = 6 * 3600
     /// Failed logins in an hour that make an attack.
     public var authAttackFailures = 100
+    public var authAttackPerAddress = 30
+    /// The address the server sends from (Settings: Postfix public IP), looked up in `dnsbls`.
+    public var publicIP: String?
+    public var dnsbls = DetectorSettings.defaultDNSBLs
+    public static let defaultDNSBLs = ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "psbl.surriel.com"]
 
     public init() {}
 
@@ -23,6 +28,10 @@ public struct DetectorSettings: Sendable, Equatable {
         if let v = stored["insights.inactivity_hours"].flatMap(Int.init) { s.inactivityHours = v }
         if let v = stored["insights.deferred_count"].flatMap(Int.init) { s.deferredCount = v }
         if let v = stored["insights.deferred_age_hours"].flatMap(Int.init) { s.deferredAgeHours = v }
+        s.publicIP = stored["general.postfix_public_ip"]
+        if let v = stored["insights.dnsbls"] {
+            s.dnsbls = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+        }
         return s
     }
 }
@@ -180,8 +189,8 @@ public struct BlockedByRemote: Detector {
     }
 }
 
-/// A burst of failed SMTP/IMAP logins: in the last hour, at least `authAttackFailures` failures, or
-/// several addresses blocked. Then quiet for 6 hours.
+/// A burst of failed SMTP/IMAP logins: in the last hour, at least `authAttackFailures` failures in all,
+/// or `authAttackPerAddress` from one address, or several addresses blocked. Then quiet for 6 hours.
 public struct AuthAttack: Detector {
     public let kind = "auth_attack"
     public let interval: Int64 = 600
@@ -192,12 +201,13 @@ public struct AuthAttack: Detector {
         let failing = try db.failuresByIP(since: from, until: now)
         let failures = failing.reduce(0) { $0 + $1.failures }
         let blocked = try db.blocksCreated(from: from, to: now + 1).filter { $0.source == "auto" }
-        guard failures >= s.authAttackFailures || blocked.count >= 5 else { return [] }
+        let top = failing.first
+        guard failures >= s.authAttackFailures || (top?.failures ?? 0) >= s.authAttackPerAddress || blocked.count >= 5 else { return [] }
         guard try !db.hasInsight(kind: kind, since: now - 6 * 3600) else { return [] }
         return [Insight(time: now, kind: kind, category: "local", rating: "bad",
                         title: "\(failures) failed logins from \(failing.count) addresses in the last hour",
                         details: ["failures": String(failures), "addresses": String(failing.count), "blocked": String(blocked.count),
-                                  "top_address": failing.first?.ip ?? "", "from": String(from), "to": String(now)],
+                                  "top_address": top.map { "\($0.ip) (\($0.failures))" } ?? "", "from": String(from), "to": String(now)],
                         key: "\(kind):\(now / 3600)")]
     }
 }

@@ -15,11 +15,13 @@ public enum InsightText {
                                       "oldest_hours": N_("Oldest (hours)"), "oldest": N_("Oldest"), "insights": N_("Insights"), "rejected": N_("Rejected"),
                                       "sender_domain": N_("Sender domain"),
                                       "failures": N_("Failed logins"), "addresses": N_("Addresses"), "blocked": N_("Blocked"),
-                                      "top_address": N_("Most failing address"), "automatic": N_("Automatically")]
+                                      "top_address": N_("Most failing address"), "automatic": N_("Automatically"),
+                                      "ip": N_("IP address"), "dnsbl": N_("Blocklist"), "codes": N_("Answer")]
     public static let kindLabels = ["detective_escalation": N_("Escalations from the detective"), "high_bounce_rate": N_("High bounce rate"),
                                     "mail_inactivity": N_("Mail inactivity"), "deferred_piling": N_("Deferred mail piling up"),
                                     "blocked_by_remote": N_("Blocked by a remote host"), "import_summary": N_("Import summaries"),
-                                    "auth_attack": N_("Login attacks"), "blocked_weekly": N_("Weekly blocklist summaries")]
+                                    "auth_attack": N_("Login attacks"), "blocked_weekly": N_("Weekly blocklist summaries"),
+                                    "dnsbl_listed": N_("Listed on a DNS blocklist"), "dnsbl_delisted": N_("Removed from a DNS blocklist")]
     public static let timeDetails: Set<String> = ["first_seen", "last_attempt", "first", "last", "from", "to", "since", "oldest"]
 
     /// Titles by kind, filled from the insight's details.
@@ -33,10 +35,12 @@ public enum InsightText {
         "import_summary": N_("Logs imported: {{insights}} insights found in them"),
         "auth_attack": N_("{{failures}} failed logins from {{addresses}} addresses in the last hour"),
         "blocked_weekly": N_("{{blocked}} addresses blocked in the last 7 days"),
+        "dnsbl_listed": N_("This server's IP {{ip}} is listed on {{dnsbl}}"),
+        "dnsbl_delisted": N_("This server's IP {{ip}} is no longer listed on {{dnsbl}}"),
     ]
 
     /// The kinds that notify unless the administrator says otherwise: those rated bad, and escalations.
-    public static let notifyByDefault = ["detective_escalation", "high_bounce_rate", "mail_inactivity", "deferred_piling", "blocked_by_remote", "auth_attack"]
+    public static let notifyByDefault = ["detective_escalation", "high_bounce_rate", "mail_inactivity", "deferred_piling", "blocked_by_remote", "auth_attack", "dnsbl_listed"]
 
     public static func title(_ i: Insight, _ l: Localizer) -> String {
         let d = i.detailValues

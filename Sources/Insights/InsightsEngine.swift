@@ -14,7 +14,7 @@ public final class InsightsEngine: Service, @unchecked Sendable {
     private let lock = NSLock()
     private var lastRun: [String: Int64] = [:]
 
-    public static let defaultDetectors: [any Detector] = [HighBounceRate(), MailInactivity(), DeferredPiling(), BlockedByRemote(), AuthAttack(), BlockedWeekly()]
+    public static let defaultDetectors: [any Detector] = [HighBounceRate(), MailInactivity(), DeferredPiling(), BlockedByRemote(), AuthAttack(), BlockedWeekly(), DNSBLListed()]
 
     public init(db: AppDatabase, detectors: [any Detector] = InsightsEngine.defaultDetectors,
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }, logger: Logger = Logger(label: "insights")) {

@@ -23,6 +23,8 @@ public struct SettingField: Sendable {
         case cidrs
         /// Files (absolute paths) or http(s) URLs, separated by commas or spaces.
         case sources
+        /// DNS zones, separated by commas or spaces.
+        case zones
     }
 
     public var key: SettingKey
@@ -74,6 +76,7 @@ public enum SettingKey: String, Sendable, CaseIterable {
     case inactivityHours = "insights.inactivity_hours"
     case deferredCount = "insights.deferred_count"
     case deferredAgeHours = "insights.deferred_age_hours"
+    case dnsbls = "insights.dnsbls"
 }
 
 public enum SettingsSchema {
@@ -110,6 +113,7 @@ public enum SettingsSchema {
         .init(key: .inactivityHours, group: "insights", label: N_("Mail inactivity (hours)"), help: N_("An insight is raised when no mail is sent or received for this long."), kind: .integer(1...720), defaultValue: "24"),
         .init(key: .deferredCount, group: "insights", label: N_("Deferred recipients waiting"), help: N_("An insight is raised when this many deferred recipients wait in the queue."), kind: .integer(1...1_000_000), defaultValue: "100"),
         .init(key: .deferredAgeHours, group: "insights", label: N_("Oldest deferral (hours)"), help: N_("An insight is raised when a deferred recipient has waited this long."), kind: .integer(1...720), defaultValue: "24"),
+        .init(key: .dnsbls, group: "insights", label: N_("DNS blocklists"), help: N_("Zones the Postfix public IP is looked up in every 3 hours, separated by commas."), kind: .zones, defaultValue: DetectorSettings.defaultDNSBLs.joined(separator: ", ")),
         .init(key: .bruteforceMaxFailures, group: "bruteforce", label: N_("Failed logins before a block"), help: N_("An address with this many failed SMTP, IMAP or POP3 logins within the window is blocked."), kind: .integer(1...10000), defaultValue: "10"),
         .init(key: .bruteforceWindowMinutes, group: "bruteforce", label: N_("Window (minutes)"), help: N_("The failures counted are those of this many last minutes."), kind: .integer(1...1440), defaultValue: "10"),
         .init(key: .bruteforceBlockHours, group: "bruteforce", label: N_("Block for (hours)"), help: N_("How long an automatic block lasts."), kind: .integer(1...8760), defaultValue: "24"),
@@ -223,6 +227,13 @@ public final class SettingsStore: @unchecked Sendable {
                 return false
             }
             return bad.isEmpty ? nil : Message(N_("Enter absolute file paths or http(s) URLs: {{value}}."), ["value": bad.joined(separator: ", ")])
+        case .zones:
+            let zones: [String] = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map { String($0) }
+            let bad: [String] = zones.filter { (z: String) -> Bool in
+                let allowed = z.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "." || $0 == "-" }
+                return z.count > 253 || z.split(separator: ".").count < 2 || !allowed
+            }
+            return bad.isEmpty ? nil : Message(N_("Not a DNS zone: {{value}}."), ["value": bad.joined(separator: ", ")])
         case .kinds(let options):
             if v == "none" { return nil }
             let list = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -238,7 +249,7 @@ public final class SettingsStore: @unchecked Sendable {
         case .integer: return String(Int(v)!)
         case .emails: return v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
         case .ip: return IPAddress(v)!.description
-        case .cidrs, .sources: return v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).joined(separator: ", ")
+        case .cidrs, .sources, .zones: return v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).joined(separator: ", ")
         case .kinds: return v == "none" ? v : v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ",")
         default: return v
         }
