@@ -32,12 +32,39 @@ extension AppDatabase {
     public func hourlyCounts(from: Int64, to: Int64, offset: Int64 = 0) throws -> [HourCount] {
         try reader.read { db in
             let off = ((offset % 3600) + 3600) % 3600
-            return try Row.fetchAll(db, sql: """
-                SELECT (bucket * 900 - ?) / 3600, direction, status, SUM(n) FROM rollup_status
-                WHERE size = 900 AND bucket >= ? AND bucket < ? GROUP BY 1, 2, 3 ORDER BY 1
-                """, arguments: [off, from / Rollup.statusBucket, (to + Rollup.statusBucket - 1) / Rollup.statusBucket]).map {
-                HourCount(hour: ($0[0] as Int64) * 3600 + off, direction: $0[1], status: $0[2], count: $0[3])
+            var out: [HourCount] = []
+            // Rows come in primary-key order (bucket first): summed here per hour, no sort in SQLite.
+            var currentHour = Int64.min
+            var inHour: [String: Int] = [:]
+            func add(_ hour: Int64, _ direction: String, _ status: String, _ n: Int) {
+                if hour != currentHour {
+                    currentHour = hour
+                    inHour.removeAll(keepingCapacity: true)
+                }
+                let key = direction + "/" + status
+                if let i = inHour[key] {
+                    out[i].count += n
+                } else {
+                    inHour[key] = out.count
+                    out.append(HourCount(hour: hour, direction: direction, status: status, count: n))
+                }
             }
+            if off == 0 {
+                // Whole-hour time zones (nearly all): the hourly rollup.
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT bucket, direction, status, n FROM rollup_status WHERE size = 3600 AND bucket >= ? AND bucket < ?
+                    """, arguments: [from / 3600, (to + 3599) / 3600])
+                while let r = try rows.next() { add((r[0] as Int64) * 3600, r[1], r[2], r[3]) }
+            } else {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT bucket, direction, status, n FROM rollup_status WHERE size = 900 AND bucket >= ? AND bucket < ?
+                    """, arguments: [from / Rollup.statusBucket, (to + Rollup.statusBucket - 1) / Rollup.statusBucket])
+                while let r = try rows.next() {
+                    let t = (r[0] as Int64) * 900
+                    add((t - off).floorDiv(3600) * 3600 + off, r[1], r[2], r[3])
+                }
+            }
+            return out.filter { $0.count != 0 }
         }
     }
 
@@ -49,8 +76,8 @@ extension AppDatabase {
             let hi = (to + Rollup.domainBucket - 1) / Rollup.domainBucket * Rollup.domainBucket
             let pieces = Rollup.pieces(lo, hi, sizes: Rollup.domainSizes)
             guard !pieces.isEmpty else { return [] }
-            // One query: each piece is a range of the primary key.
-            var sql = "SELECT domain, SUM(n) AS total FROM rollup_domain WHERE ("
+            // One query: each piece is a range of the primary key; summed here (a hash, not SQLite's sorter).
+            var sql = "SELECT domain, n FROM rollup_domain WHERE ("
             sql += pieces.map { "(size = \($0.size) AND bucket >= \($0.from) AND bucket < \($0.to))" }.joined(separator: " OR ")
             sql += ")"
             var args: StatementArguments = []
@@ -58,9 +85,11 @@ extension AppDatabase {
                 sql += " AND status = ?"
                 args += [status]
             }
-            sql += " GROUP BY domain HAVING total > 0 ORDER BY total DESC, domain LIMIT ?"
-            args += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: args).map { ($0[0], $0[1]) }
+            var totals: [String: Int] = [:]
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
+            while let r = try rows.next() { totals[r[0], default: 0] += r[1] as Int }
+            return totals.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                .prefix(limit).map { ($0.key, $0.value) }
         }
     }
 }
@@ -161,4 +190,9 @@ extension AppDatabase {
                 """, arguments: [kind, since, keyPrefix, keyPrefix]) ?? false
         }
     }
+}
+
+extension Int64 {
+    /// Division rounding toward minus infinity.
+    func floorDiv(_ d: Int64) -> Int64 { self >= 0 ? self / d : -((-self + d - 1) / d) }
 }

@@ -191,6 +191,14 @@ public struct AppDatabase: Sendable {
         m.registerMigration("v7: logins and the blocklist") { db in
             try Self.migrateLogins(db)
         }
+        m.registerMigration("v8: hourly status rollups") { db in
+            // From the quarter hours (a workspace that came through v3 with this code has them already).
+            try db.execute(sql: "DELETE FROM rollup_status WHERE size = 3600")
+            try db.execute(sql: """
+                INSERT INTO rollup_status (size, bucket, direction, status, n)
+                SELECT 3600, bucket / 4, direction, status, SUM(n) FROM rollup_status WHERE size = 900 GROUP BY bucket / 4, direction, status
+                """)
+        }
         return m
     }
 }

@@ -4,14 +4,14 @@ import Tracking
 /// Counts kept beside the deliveries so that the dashboard never scans them: per interval of the
 /// messages' first appearance, direction and status (`returned` and `rejected` too), and per interval,
 /// recipient domain and status for outbound deliveries. Each is kept at several interval sizes (a
-/// quarter hour and a day for statuses; an hour, a day and a week for domains) so that a long period
+/// quarter hour, an hour and a day for statuses; an hour, a day and a week for domains) so that a long period
 /// sums few rows: whole weeks, then whole days, then the hours at its edges. Counted like the export:
 /// notifications the server generated are not messages. Every write moves the counts by what changed:
 /// what a message counted when it was saved before is taken back first.
 struct Rollup {
     static let statusBucket: Int64 = 900
     static let domainBucket: Int64 = 3600
-    static let statusSizes: [Int64] = [900, 86400]
+    static let statusSizes: [Int64] = [900, 3600, 86400]
     static let domainSizes: [Int64] = [3600, 86400, 604_800]
 
     struct StatusKey: Hashable { var size: Int64; var bucket: Int64; var direction: String; var status: String }
