@@ -78,13 +78,14 @@ extension AppDatabase {
             guard !pieces.isEmpty else { return [] }
             // One query: each piece is a range of the primary key; summed here (a hash, not SQLite's sorter).
             var sql = "SELECT domain, n FROM rollup_domain WHERE ("
-            sql += pieces.map { "(size = \($0.size) AND bucket >= \($0.from) AND bucket < \($0.to))" }.joined(separator: " OR ")
-            sql += ")"
             var args: StatementArguments = []
-            if let status {
-                sql += " AND status = ?"
-                args += [status]
-            }
+            // Every status: the `*` rows of days and longer; the hours at the edges have per-status rows only.
+            sql += pieces.map { p in
+                let statusCondition = status != nil ? "status = ?" : (p.size >= Rollup.allStatusFrom ? "status = '*'" : "status != '*'")
+                if let status { args += [status] }
+                return "(size = \(p.size) AND bucket >= \(p.from) AND bucket < \(p.to) AND \(statusCondition))"
+            }.joined(separator: " OR ")
+            sql += ")"
             var totals: [String: Int] = [:]
             let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
             while let r = try rows.next() { totals[r[0], default: 0] += r[1] as Int }

@@ -199,6 +199,15 @@ public struct AppDatabase: Sendable {
                 SELECT 3600, bucket / 4, direction, status, SUM(n) FROM rollup_status WHERE size = 900 GROUP BY bucket / 4, direction, status
                 """)
         }
+        m.registerMigration("v9: four-week and all-status domain rollups") { db in
+            try db.execute(sql: "DELETE FROM rollup_domain WHERE size = 2419200")
+            try db.execute(sql: """
+                INSERT INTO rollup_domain (size, bucket, domain, status, n)
+                SELECT 2419200, bucket / 4, domain, status, SUM(n) FROM rollup_domain WHERE size = 604800 AND status != '*'
+                GROUP BY bucket / 4, domain, status
+                """)
+            try Rollup.addAllStatusRows(db)
+        }
         return m
     }
 }

@@ -12,7 +12,11 @@ struct Rollup {
     static let statusBucket: Int64 = 900
     static let domainBucket: Int64 = 3600
     static let statusSizes: [Int64] = [900, 3600, 86400]
-    static let domainSizes: [Int64] = [3600, 86400, 604_800]
+    static let domainSizes: [Int64] = [3600, 86400, 604_800, 2_419_200]
+    /// From this size up, a domain also has a row of every status together (`*`): the busiest domains
+    /// of a long period sum one row per domain and interval.
+    static let allStatusFrom: Int64 = 86400
+    static let allStatuses = "*"
 
     struct StatusKey: Hashable { var size: Int64; var bucket: Int64; var direction: String; var status: String }
     struct DomainKey: Hashable { var size: Int64; var bucket: Int64; var domain: String; var status: String }
@@ -31,6 +35,9 @@ struct Rollup {
         if direction == Direction.outbound.rawValue {
             for size in Self.domainSizes {
                 domain[DomainKey(size: size, bucket: firstSeen / size, domain: d, status: s), default: 0] += sign
+                if size >= Self.allStatusFrom {
+                    domain[DomainKey(size: size, bucket: firstSeen / size, domain: d, status: Self.allStatuses), default: 0] += sign
+                }
             }
         }
     }
@@ -130,5 +137,15 @@ struct Rollup {
                     WHERE m.origin != 'notification' AND d.direction = 'outbound' GROUP BY 2, 3, 4
                 """, arguments: [size])
         }
+        try addAllStatusRows(db)
+    }
+
+    /// The `*` rows of the larger sizes, from the per-status rows (and the 4-week rows from the weeks).
+    static func addAllStatusRows(_ db: Database) throws {
+        try db.execute(sql: "DELETE FROM rollup_domain WHERE status = '*'")
+        try db.execute(sql: """
+            INSERT INTO rollup_domain (size, bucket, domain, status, n)
+                SELECT size, bucket, domain, '*', SUM(n) FROM rollup_domain WHERE size >= ? GROUP BY size, bucket, domain
+            """, arguments: [allStatusFrom])
     }
 }

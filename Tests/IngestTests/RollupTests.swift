@@ -53,9 +53,21 @@ import Tracking
             let d = try Row.fetchAll(db, sql: """
                 SELECT a.size, a.bucket, a.domain, a.status, a.n, (SELECT SUM(n) FROM rollup_domain b WHERE b.size = 3600
                     AND b.bucket * 3600 / a.size = a.bucket AND b.domain = a.domain AND b.status = a.status)
-                FROM rollup_domain a WHERE a.size > 3600 AND a.n != 0
+                FROM rollup_domain a WHERE a.size > 3600 AND a.n != 0 AND a.status != '*'
                 """)
             for r in d { #expect(r[4] as Int == r[5] as Int?, "\(r)", sourceLocation: sourceLocation) }
+            // The `*` rows hold every status of their domain and interval.
+            let all = try Row.fetchAll(db, sql: """
+                SELECT a.size, a.bucket, a.domain, a.n, (SELECT SUM(n) FROM rollup_domain b WHERE b.size = a.size AND b.bucket = a.bucket
+                    AND b.domain = a.domain AND b.status != '*')
+                FROM rollup_domain a WHERE a.status = '*' AND a.n != 0
+                """)
+            for r in all { #expect(r[3] as Int == r[4] as Int?, "\(r)", sourceLocation: sourceLocation) }
+            let missing = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM (SELECT size, bucket, domain FROM rollup_domain WHERE size >= 86400 AND status != '*' GROUP BY 1, 2, 3 HAVING SUM(n) != 0) x
+                WHERE NOT EXISTS (SELECT 1 FROM rollup_domain c WHERE c.size = x.size AND c.bucket = x.bucket AND c.domain = x.domain AND c.status = '*')
+                """) ?? 0
+            #expect(missing == 0, sourceLocation: sourceLocation)
         }
     }
 
