@@ -149,7 +149,7 @@ public final class BruteForceGuard: @unchecked Sendable {
         guard let c = CIDR(text.trimmingCharacters(in: .whitespaces)) else { throw GuardError.notAnAddress(text) }
         let cidr = c.prefix == c.network.bytes.count * 8 ? c.network.description : c.description
         let t = now()
-        let b = BlockedAddress(cidr: cidr, reason: reason.isEmpty ? "blocked by hand" : reason, source: "manual", createdAt: t,
+        let b = BlockedAddress(cidr: cidr, reason: reason, source: "manual", createdAt: t,
                                expiresAt: hours.map { t + Int64($0) * 3600 })
         try db.block(b)
         return b

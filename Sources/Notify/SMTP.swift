@@ -73,7 +73,13 @@ public struct SMTPClient: Sendable {
                     return r
                 }
                 func command(_ line: String, _ ok: ClosedRange<Int>, _ what: String) async throws -> Reply {
-                    try await outbound.write(ByteBuffer(string: line + "\r\n"))
+                    do {
+                        try await outbound.write(ByteBuffer(string: line + "\r\n"))
+                    } catch {
+                        // The channel closed under the write (a failed TLS handshake): the reason is on the read side.
+                        _ = try await replies.next()
+                        throw error
+                    }
                     return try await expect(ok, what)
                 }
                 _ = try await expect(220...220, "the greeting")
@@ -118,6 +124,9 @@ public struct SMTPClient: Sendable {
             }
         } catch let e as DeliveryError {
             throw e
+        } catch let e as NIOSSLError {
+            throw DeliveryError(.configuration, "e-mail: TLS with \(host) failed: \(e)"
+                + (config.verifyCertificate ? " (is its certificate signed by a known authority and made out to \(host)?)" : ""))
         } catch {
             let timedOut = NIODeadline.now() >= deadline
             throw DeliveryError(.temporary, timedOut ? "e-mail: \(host) did not answer in time" : "e-mail: \(host): \(error)")

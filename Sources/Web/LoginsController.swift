@@ -48,7 +48,8 @@ struct LoginsController {
         }
         v["hasBlocked"] = !blocked.isEmpty
         v["blocked"] = blocked.map { b -> [String: Any] in
-            ["cidr": b.cidr, "reason": b.reason, "source": b.source == "manual" ? l.t("by hand") : l.t("automatic"),
+            // Automatic blocks say why in the reader's language; manual ones show what the administrator wrote.
+            ["cidr": b.cidr, "reason": b.source == "auto" ? l.t("{{failures}} failed logins", ["failures": l.number(b.failures)]) : b.reason, "source": b.source == "manual" ? l.t("by hand") : l.t("automatic"),
              "since": l.dateTime(b.createdAt), "until": b.expiresAt.map { l.dateTime($0) } ?? l.t("until unblocked")]
         }
         v["lists"] = guardian.lists.map { s -> [String: Any] in

@@ -12,12 +12,12 @@ BINARY = ROOT / ".build" / "debug" / "lightmeter"
 
 
 class Lightmeter:
-    def __init__(self, log_text, *args):
+    def __init__(self, log_text, *args, year=2021):
         self.dir = tempfile.TemporaryDirectory(prefix="lm-browser-")
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTMETER_")}
         self.proc = subprocess.Popen(
             [str(BINARY), "-workspace", self.dir.name + "/ws", "-stdin", "-listen", "127.0.0.1:0",
-             "-log_starting_year", "2021", *args],
+             "-log_starting_year", str(year), *args],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         self.port = self._port()
         self.proc.stdin.write(log_text.encode())
