@@ -121,7 +121,7 @@ extension AppDatabase {
             s.successesAfterFailures = try Int.fetchOne(db, sql: """
                 SELECT count(DISTINCT s.ip) FROM auth_events s
                 WHERE s.time >= ? AND s.time < ? AND s.success = 1 AND s.source = ?
-                  AND EXISTS (SELECT 1 FROM auth_events f WHERE f.ip = s.ip AND f.success = 0 AND f.time >= ? AND f.time <= s.time AND f.source = ?)
+                  AND EXISTS (SELECT 1 FROM auth_events f WHERE f.ip = s.ip AND f.success = 0 AND f.time >= ? AND (f.time < s.time OR (f.time = s.time AND f.id < s.id)) AND f.source = ?)
                 """, arguments: [from, to, source, from, source]) ?? 0
             s.blockedIPs = try Int.fetchOne(db, sql: "SELECT count(*) FROM blocked_ips WHERE expires_at IS NULL OR expires_at > ?", arguments: [now]) ?? 0
             return s
