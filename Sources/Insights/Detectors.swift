@@ -28,6 +28,8 @@ public struct DetectorSettings: Sendable, Equatable {
         if let v = stored["insights.inactivity_hours"].flatMap(Int.init) { s.inactivityHours = v }
         if let v = stored["insights.deferred_count"].flatMap(Int.init) { s.deferredCount = v }
         if let v = stored["insights.deferred_age_hours"].flatMap(Int.init) { s.deferredAgeHours = v }
+        if let v = stored["insights.auth_attack_failures"].flatMap(Int.init) { s.authAttackFailures = v }
+        if let v = stored["insights.auth_attack_per_address"].flatMap(Int.init) { s.authAttackPerAddress = v }
         s.publicIP = stored["general.postfix_public_ip"]
         if let v = stored["insights.dnsbls"] {
             s.dnsbls = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)

@@ -77,6 +77,8 @@ public enum SettingKey: String, Sendable, CaseIterable {
     case deferredCount = "insights.deferred_count"
     case deferredAgeHours = "insights.deferred_age_hours"
     case dnsbls = "insights.dnsbls"
+    case authAttackFailures = "insights.auth_attack_failures"
+    case authAttackPerAddress = "insights.auth_attack_per_address"
 }
 
 public enum SettingsSchema {
@@ -114,6 +116,8 @@ public enum SettingsSchema {
         .init(key: .deferredCount, group: "insights", label: N_("Deferred recipients waiting"), help: N_("An insight is raised when this many deferred recipients wait in the queue."), kind: .integer(1...1_000_000), defaultValue: "100"),
         .init(key: .deferredAgeHours, group: "insights", label: N_("Oldest deferral (hours)"), help: N_("An insight is raised when a deferred recipient has waited this long."), kind: .integer(1...720), defaultValue: "24"),
         .init(key: .dnsbls, group: "insights", label: N_("DNS blocklists"), help: N_("Zones the Postfix public IP is looked up in every 3 hours, separated by commas."), kind: .zones, defaultValue: DetectorSettings.defaultDNSBLs.joined(separator: ", ")),
+        .init(key: .authAttackFailures, group: "insights", label: N_("Login attack: failed logins an hour"), help: N_("An insight is raised when this many SMTP, IMAP or POP3 logins fail within an hour."), kind: .integer(1...1_000_000), defaultValue: "100"),
+        .init(key: .authAttackPerAddress, group: "insights", label: N_("Login attack: failures from one address"), help: N_("An insight is raised when one address fails this many logins within an hour."), kind: .integer(1...1_000_000), defaultValue: "30"),
         .init(key: .bruteforceMaxFailures, group: "bruteforce", label: N_("Failed logins before a block"), help: N_("An address with this many failed SMTP, IMAP or POP3 logins within the window is blocked."), kind: .integer(1...10000), defaultValue: "10"),
         .init(key: .bruteforceWindowMinutes, group: "bruteforce", label: N_("Window (minutes)"), help: N_("The failures counted are those of this many last minutes."), kind: .integer(1...1440), defaultValue: "10"),
         .init(key: .bruteforceBlockHours, group: "bruteforce", label: N_("Block for (hours)"), help: N_("How long an automatic block lasts."), kind: .integer(1...8760), defaultValue: "24"),

@@ -107,6 +107,17 @@ final class FakeDNS: @unchecked Sendable {
         #expect(dns.queries.count == before)
     }
 
+    @Test func thresholdsAndListsComeFromTheSettings() throws {
+        let db = try AppDatabase.inMemory()
+        #expect(DetectorSettings.load(db).dnsbls == DetectorSettings.defaultDNSBLs)
+        try db.saveSettings(["insights.dnsbls": "a.example, b.example", "insights.auth_attack_failures": "7",
+                             "insights.auth_attack_per_address": "3", "general.postfix_public_ip": "192.0.2.25"])
+        let s = DetectorSettings.load(db)
+        #expect(s.dnsbls == ["a.example", "b.example"])
+        #expect(s.authAttackFailures == 7 && s.authAttackPerAddress == 3)
+        #expect(s.publicIP == "192.0.2.25")
+    }
+
     @Test func theSystemResolverIsResolvConfOrTheEnvironment() {
         #expect(DNSResolver.system(environment: ["LIGHTMETER_DNS_RESOLVER": "127.0.0.1:5353"]).servers.first?.port == 5353)
         #expect(!DNSResolver.system(environment: [:]).servers.isEmpty)
