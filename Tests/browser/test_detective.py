@@ -60,6 +60,8 @@ def test_find_a_bounced_message_then_check_it_publicly(browser, lightmeter):
     notice = WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.notice")))
     assert "postmaster has been told" in notice.text
     browser.find_element(By.CSS_SELECTOR, ".escalate-form button").click()
+    # The notice of the first escalation belongs to the page before: wait for the new page.
+    WebDriverWait(browser, 20).until(EC.staleness_of(notice))
     assert "escalated already" in WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.notice"))).text
 
     # The administrator finds it among the insights, opens it in the detective, and archives it.

@@ -71,18 +71,23 @@ def test_block_and_unblock_a_failing_address(browser, lightmeter):
     # Block it from the list: it moves to the blocklist, marked as blocked by hand.
     failing.find_element(By.CSS_SELECTOR, "button.danger").click()
     confirm(browser)
+    WebDriverWait(browser, 20).until(EC.staleness_of(failing))
     blocked = wait_for(browser, By.ID, "blocked-list")
     assert "203.0.113.9" in blocked.text
     assert "blocked" in browser.find_element(By.ID, "failing").text
     # A network by hand, then both unblocked.
     browser.find_element(By.ID, "block-address").send_keys("198.51.100.0/24")
     browser.find_element(By.ID, "block-hours").send_keys("2")
+    old = browser.find_element(By.ID, "blocked-list")
     browser.find_element(By.CSS_SELECTOR, "#block-form button").click()
     confirm(browser)
+    WebDriverWait(browser, 20).until(EC.staleness_of(old))
     assert "198.51.100.0/24" in wait_for(browser, By.ID, "blocked-list").text
     browser.save_screenshot(str(ARTIFACTS / "blocklist.png"))
     for _ in range(2):
-        browser.find_element(By.CSS_SELECTOR, "#blocked-list button").click()
+        button = browser.find_element(By.CSS_SELECTOR, "#blocked-list button")
+        button.click()
+        WebDriverWait(browser, 20).until(EC.staleness_of(button))
         wait_for(browser, By.ID, "blocked")
     assert "No address is blocked." in browser.find_element(By.ID, "blocked").text
 
