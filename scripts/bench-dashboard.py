@@ -1,5 +1,6 @@
 """Times the dashboard API of a running lightmeter over 90 days: p50, p99 and max per endpoint."""
 import http.client
+import os
 import re
 import sqlite3
 import subprocess
@@ -17,7 +18,9 @@ rows_status = db.execute("SELECT COUNT(*) FROM rollup_status").fetchone()[0]
 rows_domain = db.execute("SELECT COUNT(*) FROM rollup_domain").fetchone()[0]
 db.close()
 day = lambda t: time.strftime("%Y-%m-%d", time.gmtime(t))
-period = f"from={day(first)}&to={day(first + 89 * 86400)}&tz=UTC"
+# BENCH_TZ: the time zone of the period (an IANA name; default UTC).
+tz = urllib.parse.quote(os.environ.get("BENCH_TZ", "UTC"))
+period = f"from={day(first)}&to={day(first + 89 * 86400)}&tz={tz}"
 print(f"workspace: {deliveries:,} deliveries, {day(first)} to {day(last)}; rollups: {rows_status:,} status rows, {rows_domain:,} domain rows")
 print(f"period: {period}")
 
@@ -56,7 +59,7 @@ try:
     assert status == 302 and "lm_session" in cookies, f"cannot sign in: {status}"
 
     endpoints = ["countByStatus", "deliveryStatus", "topBusiestDomains", "topBouncedDomains", "topDeferredDomains",
-                 "deliveriesOverTime?granularity=day&", "deliveriesOverTime?granularity=hour&from={}&to={}&tz=UTC&".format(day(first), day(first + 30 * 86400))]
+                 "deliveriesOverTime?granularity=day&", "deliveriesOverTime?granularity=hour&from={}&to={}&tz={}&".format(day(first), day(first + 30 * 86400), tz)]
     print(f"{'endpoint':<40} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for e in endpoints:
         path = "/api/v0/" + (e + period if e.endswith("&") and "from=" not in e else e.rstrip("&") if "from=" in e else e + "?" + period)
