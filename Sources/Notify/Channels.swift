@@ -33,6 +33,30 @@ public protocol NotificationChannel: Sendable {
 
 let userAgent = "lightmeter-control-center"
 
+/// POSTs a JSON body and returns the answer's status and body. A network error is temporary; a 429
+/// waits for its Retry-After; `label` names the channel and `host` the other side in the errors.
+func postJSON(_ client: HTTPClient, url: String, body: Data, headers: [(String, String)], label: String, host: String,
+              maxAnswer: Int = 1 << 20) async throws -> (code: UInt, body: ByteBuffer) {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+    request.headers.add(name: "User-Agent", value: userAgent)
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    request.body = .bytes(ByteBuffer(bytes: body))
+    let response: HTTPClientResponse
+    do {
+        response = try await client.execute(request, timeout: .seconds(20))
+    } catch {
+        throw DeliveryError(.temporary, "\(label): cannot reach \(host): \(error)")
+    }
+    let answer = (try? await response.body.collect(upTo: maxAnswer)) ?? ByteBuffer()
+    if response.status == .tooManyRequests {
+        let wait = response.headers.first(name: "Retry-After").flatMap { Int64($0) } ?? 60
+        throw DeliveryError(.retryAfter(wait), "\(label): rate limited, retry after \(wait) s")
+    }
+    return (response.status.code, answer)
+}
+
 /// Slack's Web API: `chat.postMessage` with a bot token.
 public struct SlackChannel: NotificationChannel {
     public let name = "slack"
@@ -81,25 +105,11 @@ public struct SlackChannel: NotificationChannel {
     }
 
     public func send(_ content: NotificationContent) async throws {
-        var request = HTTPClientRequest(url: config.apiBase + "/chat.postMessage")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer " + config.token)
-        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        request.headers.add(name: "User-Agent", value: userAgent)
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: payload(content), options: [.sortedKeys, .withoutEscapingSlashes])))
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .seconds(20))
-        } catch {
-            throw DeliveryError(.temporary, "Slack: cannot reach \(config.apiBase): \(error)")
-        }
-        let body = try await response.body.collect(upTo: 1 << 20)
-        if response.status == .tooManyRequests {
-            let wait = response.headers.first(name: "Retry-After").flatMap { Int64($0) } ?? 60
-            throw DeliveryError(.retryAfter(wait), "Slack: rate limited, retry after \(wait) s")
-        }
-        guard response.status.code < 300 else {
-            throw DeliveryError(response.status.code >= 500 ? .temporary : .configuration, "Slack: HTTP \(response.status.code)")
+        let data = try JSONSerialization.data(withJSONObject: payload(content), options: [.sortedKeys, .withoutEscapingSlashes])
+        let (code, body) = try await postJSON(client, url: config.apiBase + "/chat.postMessage", body: data,
+                                              headers: [("Authorization", "Bearer " + config.token)], label: "Slack", host: config.apiBase)
+        guard code < 300 else {
+            throw DeliveryError(code >= 500 ? .temporary : .configuration, "Slack: HTTP \(code)")
         }
         let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any]
         guard let object else { throw DeliveryError(.temporary, "Slack: an answer that is not JSON") }
@@ -147,27 +157,10 @@ public struct WebhookChannel: NotificationChannel {
     public func send(_ content: NotificationContent) async throws {
         let now = Int64(Date().timeIntervalSince1970)
         let body = try Self.body(content, now: now)
-        var request = HTTPClientRequest(url: config.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        request.headers.add(name: "User-Agent", value: userAgent)
-        request.headers.add(name: "X-Lightmeter-Delivery", value: content.deliveryID)
-        request.headers.add(name: "X-Lightmeter-Event", value: content.isTest ? "test" : "insights")
-        if let secret = config.secret { request.headers.add(name: "X-Lightmeter-Signature", value: Self.signature(secret: secret, body: body)) }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        var headers = [("X-Lightmeter-Delivery", content.deliveryID), ("X-Lightmeter-Event", content.isTest ? "test" : "insights")]
+        if let secret = config.secret { headers.append(("X-Lightmeter-Signature", Self.signature(secret: secret, body: body))) }
         let host = URL(string: config.url)?.host ?? config.url
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: .seconds(20))
-        } catch {
-            throw DeliveryError(.temporary, "webhook: cannot reach \(host): \(error)")
-        }
-        _ = try? await response.body.collect(upTo: 1 << 16)
-        let code = response.status.code
-        if code == 429 {
-            let wait = response.headers.first(name: "Retry-After").flatMap { Int64($0) } ?? 60
-            throw DeliveryError(.retryAfter(wait), "webhook: rate limited, retry after \(wait) s")
-        }
+        let (code, _) = try await postJSON(client, url: config.url, body: body, headers: headers, label: "webhook", host: host, maxAnswer: 1 << 16)
         guard (200..<300).contains(code) else {
             throw DeliveryError(code >= 500 || code == 408 ? .temporary : .configuration, "webhook: \(host) answered HTTP \(code)")
         }

@@ -25,6 +25,7 @@ public final class Notifier: Service, @unchecked Sendable {
     private let lock = NSLock()
     private var fingerprints: [String: String] = [:]
     private var running = false
+    private var lastHousekeeping = Int64.min / 2
 
     /// After this many attempts an item is given up (failed).
     public static let maxAttempts = 10
@@ -83,7 +84,13 @@ public final class Notifier: Service, @unchecked Sendable {
         var delivered = 0
         do {
             try db.enqueueNewInsights(channels: c.configured, now: t) { c.kinds.contains($0.kind) }
-            try db.expireOutbox(pendingBefore: t - Self.maxAge, deleteDoneBefore: t - 30 * 86400)
+            // Housekeeping every ten minutes, not every round.
+            let housekeeping = lock.withLock { () -> Bool in
+                guard t - lastHousekeeping >= 600 || t < lastHousekeeping else { return false }
+                lastHousekeeping = t
+                return true
+            }
+            if housekeeping { try db.expireOutbox(pendingBefore: t - Self.maxAge, deleteDoneBefore: t - 30 * 86400) }
             for name in c.configured {
                 let fp = c.fingerprint(name)
                 let changed = lock.withLock { () -> Bool in

@@ -55,7 +55,13 @@ extension AppDatabase {
     /// queued once. The first call only sets the mark: what existed before notifications did is not sent.
     @discardableResult
     public func enqueueNewInsights(channels: [String], now: Int64, shouldNotify: (Insight) -> Bool) throws -> Int {
-        try writer.write { db in
+        // Most rounds find nothing new: they only read.
+        let nothingNew = try reader.read { db -> Bool in
+            guard let mark = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'notify_enqueued_until'").flatMap({ Int64($0) }) else { return false }
+            return (try Int64.fetchOne(db, sql: "SELECT max(id) FROM insights") ?? 0) <= mark
+        }
+        if nothingNew { return 0 }
+        return try writer.write { db in
             let mark = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'notify_enqueued_until'").flatMap { Int64($0) }
             let maxID = try Int64.fetchOne(db, sql: "SELECT max(id) FROM insights") ?? 0
             func setMark(_ v: Int64) throws {

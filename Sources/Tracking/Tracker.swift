@@ -261,10 +261,13 @@ public struct Tracker: Sendable {
             }
         case .disconnect(let p, let counters):
             let s = sessions.removeValue(forKey: skey)
-            let ip = line.string(p.ip)
-            // One successful login per session: `auth=1/1` on the disconnect line.
-            if counters.authSuccess > 0, !ip.isEmpty, ip != "unknown" {
-                output.authEvents.append(AuthEvent(time: time, ip: ip, user: s?.saslUser, proto: "smtp", success: true))
+            // One successful login per session: `auth=1/1` on the disconnect line (the address is read
+            // only then: disconnects are frequent).
+            if counters.authSuccess > 0 {
+                let ip = line.string(p.ip)
+                if !ip.isEmpty, ip != "unknown" {
+                    output.authEvents.append(AuthEvent(time: time, ip: ip, user: s?.saslUser, proto: "smtp", success: true))
+                }
             }
         default:
             break
