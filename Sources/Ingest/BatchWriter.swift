@@ -4,7 +4,10 @@ import Store
 import Tracking
 
 /// Writes batches on a thread of its own, so that parsing and tracking go on meanwhile.
-/// At most `depth` batches wait; a producer that gets ahead waits (back-pressure).
+/// At most `depth` batches are queued or being written; a producer that gets ahead waits
+/// (back-pressure). Batches that queued up while the writer was busy are written together, in
+/// one transaction: a bulk import commits less often (each commit rewrites the index pages it
+/// touched), a live import still commits each batch at once.
 final class BatchWriter: @unchecked Sendable {
     let db: AppDatabase
     let domains: DomainMapping
@@ -12,8 +15,9 @@ final class BatchWriter: @unchecked Sendable {
     private let slots: DispatchSemaphore
     private let lock = NSLock()
     private var error: (any Error)?
+    private var pending: [AppDatabase.Batch] = []
 
-    init(db: AppDatabase, domains: DomainMapping, depth: Int = 2) {
+    init(db: AppDatabase, domains: DomainMapping, depth: Int = 4) {
         self.db = db
         self.domains = domains
         slots = DispatchSemaphore(value: depth)
@@ -23,11 +27,19 @@ final class BatchWriter: @unchecked Sendable {
     func submit(_ out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64) throws {
         try rethrowPending()
         slots.wait()
+        lock.withLock { pending.append(AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID)) }
         queue.async { [self] in
-            defer { slots.signal() }
+            let batches = lock.withLock { () -> [AppDatabase.Batch] in
+                defer { pending.removeAll(keepingCapacity: true) }
+                return pending
+            }
+            // An earlier block took this batch along with its own.
+            guard !batches.isEmpty else { return }
+            defer { for _ in batches { slots.signal() } }
             guard lock.withLock({ error == nil }) else { return }
             do {
-                try db.save(out, raw: raw, checkpoints: checkpoints, nextID: nextID, domains: domains)
+                try db.save(batches, domains: domains)
+                db.wrote(bytes: batches.reduce(0) { $0 + ($1.raw?.size ?? 0) })
             } catch {
                 lock.withLock { self.error = self.error ?? error }
             }

@@ -17,6 +17,8 @@ public struct DetectorSettings: Sendable, Equatable {
     /// The address the server sends from (Settings: Postfix public IP), looked up in `dnsbls`.
     public var publicIP: String?
     public var dnsbls = DetectorSettings.defaultDNSBLs
+    /// Set during a replay of imported history: reads of whole past hours are made once.
+    public var replay = ReplayCache()
     public static let defaultDNSBLs = ["zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org", "psbl.surriel.com"]
 
     public init() {}
@@ -35,6 +37,23 @@ public struct DetectorSettings: Sendable, Equatable {
             s.dnsbls = v.split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
         }
         return s
+    }
+}
+
+/// The cache of a replay, if any; not a setting (two settings are equal whatever their caches).
+public struct ReplayCache: Sendable, Equatable {
+    public var hourly: HourlyCache?
+    public init(_ hourly: HourlyCache? = nil) { self.hourly = hourly }
+    public static func == (a: ReplayCache, b: ReplayCache) -> Bool { true }
+
+    func outboundBySenderDomain(_ db: AppDatabase, from: Int64, to: Int64) throws -> [String: (total: Int, bounced: Int)] {
+        if let h = hourly { return try h.outboundBySenderDomain(db, from: from, to: to) }
+        return try db.outboundBySenderDomain(from: from, to: to)
+    }
+
+    func failedDeliveries(_ db: AppDatabase, from: Int64, to: Int64) throws -> [AppDatabase.FailedDelivery] {
+        if let h = hourly { return try h.failedDeliveries(db, from: from, to: to) }
+        return try db.failedDeliveries(from: from, to: to)
     }
 }
 
@@ -78,7 +97,7 @@ public struct HighBounceRate: Detector {
                                key: "\(kind):all:\(now)"))
         }
         // Per sender domain, when the server sends for several: one domain's list gone bad shows here.
-        let domains = try db.outboundBySenderDomain(from: from, to: now)
+        let domains = try s.replay.outboundBySenderDomain(db, from: from, to: now)
         guard domains.count > 1 else { return out }
         for (domain, v) in domains.sorted(by: { $0.key < $1.key }) where v.total >= s.bounceMinimum {
             let rate = Double(v.bounced) * 100 / Double(v.total)
@@ -152,24 +171,70 @@ public struct BlockedByRemote: Detector {
         ("Spamhaus", ["spamhaus"]),
     ]
 
+    /// A fragment matches when each of its parts (split at `*`) is in the reply, a part with dots
+    /// also without them (`gsmtp.*blocked`: "gsmtp" and "blocked").
+    struct CompiledPattern {
+        var provider: String
+        var fragments: [[[[UInt8]]]]
+        var needsRefusal: Bool
+    }
+
+    static let compiled: [CompiledPattern] = patterns.map { p in
+        CompiledPattern(provider: p.provider, fragments: p.fragments.map { f in
+            guard f.contains(".*") else { return [[Array(f.utf8)]] }
+            return f.split(separator: "*").map { part in
+                let stripped = part.replacingOccurrences(of: ".", with: "")
+                return stripped == part ? [Array(part.utf8)] : [Array(stripped.utf8), Array(part.utf8)]
+            }
+        }, needsRefusal: ["Mimecast", "Proofpoint", "Trend Micro"].contains(p.provider))
+    }
+
+    static let refusalWords = ["block", "reject", "reputation", "refused", "denied", "spam", "policy"].map { Array($0.utf8) }
+
+    /// The provider whose block reply this is, if any. Runs over every failed delivery of each window:
+    /// bytes and ASCII case folding, no Foundation.
     static func provider(of reply: String) -> String? {
-        let r = reply.lowercased()
-        for p in patterns where p.fragments.contains(where: { f in
-            f.contains(".*") ? f.split(separator: "*").allSatisfy { r.contains($0.replacingOccurrences(of: ".", with: "")) || r.contains($0) } : r.contains(f)
-        }) {
-            // A reply that only names the provider's host must also speak of refusing.
-            if ["Mimecast", "Proofpoint", "Trend Micro"].contains(p.provider),
-               !["block", "reject", "reputation", "refused", "denied", "spam", "policy"].contains(where: r.contains) { continue }
-            return p.provider
+        var r = Array(reply.utf8)
+        for i in r.indices where r[i] >= 0x41 && r[i] <= 0x5A { r[i] |= 0x20 }
+        return r.withUnsafeBufferPointer { hay -> String? in
+            func has(_ needle: [UInt8]) -> Bool {
+                guard let first = needle.first else { return true }
+                guard hay.count >= needle.count else { return false }
+                var i = 0
+                let last = hay.count - needle.count
+                outer: while i <= last {
+                    if hay[i] == first {
+                        for j in 1..<needle.count where hay[i + j] != needle[j] {
+                            i += 1
+                            continue outer
+                        }
+                        return true
+                    }
+                    i += 1
+                }
+                return false
+            }
+            for p in compiled where p.fragments.contains(where: { parts in parts.allSatisfy { $0.contains(where: has) } }) {
+                // A reply that only names the provider's host must also speak of refusing.
+                if p.needsRefusal && !refusalWords.contains(where: has) { continue }
+                return p.provider
+            }
+            return nil
         }
-        return nil
     }
 
     public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
         let from = now - s.blockedWindow
         var found: [String: (provider: String, host: String, first: AppDatabase.FailedDelivery, count: Int, last: Int64)] = [:]
-        for f in try db.failedDeliveries(from: from, to: now) {
-            guard let provider = Self.provider(of: f.reason) else { continue }
+        // The same replies come back many times: each is matched once.
+        var memo: [String: String?] = [:]
+        for f in try s.replay.failedDeliveries(db, from: from, to: now) {
+            let provider: String?
+            if let known = memo[f.reason] { provider = known } else {
+                provider = Self.provider(of: f.reason)
+                memo[f.reason] = provider
+            }
+            guard let provider else { continue }
             let host = f.relay.map { String($0.prefix { $0 != "[" }) } ?? f.domain
             let key = provider + "|" + host
             if var e = found[key] {

@@ -27,8 +27,10 @@ public final class InsightsEngine: Service, @unchecked Sendable {
     /// Runs the detectors that are due at `time`; stores what is new. `archiveBefore`: insights older
     /// than this are stored archived (history).
     @discardableResult
-    public func runOnce(at time: Int64, archiveBefore: Int64? = nil, historyOnly: Bool = false) throws -> [Insight] {
-        let settings = DetectorSettings.load(db)
+    public func runOnce(at time: Int64, archiveBefore: Int64? = nil, historyOnly: Bool = false,
+                        cache: HourlyCache? = nil) throws -> [Insight] {
+        var settings = DetectorSettings.load(db)
+        settings.replay = ReplayCache(cache)
         var created: [Insight] = []
         for d in detectors where !historyOnly || d.historical {
             let due = lock.withLock { () -> Bool in
@@ -56,6 +58,7 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         guard newest > start else { return 0 }
         lock.withLock { lastRun.removeAll() }
         var count = 0
+        let cache = HourlyCache()
         var t = (start / step + 1) * step
         while t <= newest + step {
             if shouldStop() {
@@ -63,7 +66,7 @@ public final class InsightsEngine: Service, @unchecked Sendable {
                 try db.setMeta("insights_replayed_until", String(t - step))
                 return count
             }
-            count += try runOnce(at: t, archiveBefore: newest - 86400, historyOnly: true).count
+            count += try runOnce(at: t, archiveBefore: newest - 86400, historyOnly: true, cache: cache).count
             t += step
         }
         lock.withLock { lastRun.removeAll() }

@@ -75,6 +75,30 @@ extension AppDatabase {
         }
     }
 
+    /// What one import batch produced, with the checkpoints it reached.
+    public struct Batch: Sendable {
+        public var out: TrackerOutput
+        public var raw: RawBlock?
+        public var checkpoints: [Checkpoint]
+        public var nextID: Int64
+
+        public init(out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64) {
+            self.out = out
+            self.raw = raw
+            self.checkpoints = checkpoints
+            self.nextID = nextID
+        }
+    }
+
+    /// Writes several batches, in order, in one transaction.
+    public func save(_ batches: [Batch], domains: DomainMapping) throws {
+        try writer.write { db in
+            for b in batches {
+                try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains, db)
+            }
+        }
+    }
+
     static func save(_ out: TrackerOutput, raw: RawBlock, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping,
                      _ db: Database) throws {
         var rollup = Rollup()

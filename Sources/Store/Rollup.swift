@@ -84,22 +84,39 @@ struct Rollup {
 
     func apply(_ db: Database) throws {
         if !status.isEmpty {
-            let st = try db.cachedStatement(sql: """
+            var st = RawStatement(try db.cachedStatement(sql: """
                 INSERT INTO rollup_status (size, bucket, direction, status, n) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(size, bucket, direction, status) DO UPDATE SET n = n + excluded.n
-                """)
-            for (k, n) in status where n != 0 { try st.execute(arguments: [k.size, k.bucket, k.direction, k.status, n]) }
+                """))
+            for (k, n) in status where n != 0 {
+                st.bind(k.size)
+                st.bind(k.bucket)
+                st.bind(k.direction)
+                st.bind(k.status)
+                st.bind(n)
+                try st.run(db)
+            }
         }
         if !domain.isEmpty {
-            let st = try db.cachedStatement(sql: """
+            var st = RawStatement(try db.cachedStatement(sql: """
                 INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(size, bucket, domain, status) DO UPDATE SET n = n + excluded.n
-                """)
+                """))
             // In key order: the B-tree is walked once, not jumped around.
-            let keys = domain.filter { $0.value != 0 }.sorted {
-                ($0.key.size, $0.key.bucket, $0.key.domain, $0.key.status) < ($1.key.size, $1.key.bucket, $1.key.domain, $1.key.status)
+            let keys = domain.filter { $0.value != 0 }.sorted { a, b in
+                if a.key.size != b.key.size { return a.key.size < b.key.size }
+                if a.key.bucket != b.key.bucket { return a.key.bucket < b.key.bucket }
+                if a.key.domain != b.key.domain { return a.key.domain < b.key.domain }
+                return a.key.status < b.key.status
             }
-            for (k, n) in keys { try st.execute(arguments: [k.size, k.bucket, k.domain, k.status, n]) }
+            for (k, n) in keys {
+                st.bind(k.size)
+                st.bind(k.bucket)
+                st.bind(k.domain)
+                st.bind(k.status)
+                st.bind(n)
+                try st.run(db)
+            }
         }
     }
 

@@ -359,7 +359,8 @@ public struct Tracker: Sendable {
         dirty.remove(child)
         dirty.insert(parent)
         if let bytes = raw.removeValue(forKey: child) { appendRaw(parent, bytes) }
-        output.merged.append((child, parent))
+        // A child never written has no rows to delete nor lines stored under its id.
+        if c.persisted { output.merged.append((child, parent)) }
         // Notifications about the child point at the parent now.
         if let ns = notifications.removeValue(forKey: child) {
             for n in ns where live[n] != nil {

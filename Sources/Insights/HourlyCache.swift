@@ -1,0 +1,67 @@
+import Foundation
+import Store
+
+/// The replay of imported history runs the detectors hour after hour over windows of several hours:
+/// each window's per-hour reads are made once and kept while the windows slide over them. Used only
+/// when the data of past hours no longer changes (the replay after an import), and only for
+/// windows on whole hours; anything else reads the store directly.
+public final class HourlyCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var senderDomains: [Int64: [String: (total: Int, bounced: Int)]] = [:]
+    private var failed: [Int64: [AppDatabase.FailedDelivery]] = [:]
+    /// Hours kept: the longest window of a detector, and some.
+    let keep: Int64
+
+    public init(keepHours: Int64 = 48) {
+        keep = keepHours
+    }
+
+    static func hours(_ from: Int64, _ to: Int64) -> Range<Int64>? {
+        guard from % 3600 == 0, to % 3600 == 0, from < to else { return nil }
+        return (from / 3600)..<(to / 3600)
+    }
+
+    private func evict(before hour: Int64) {
+        senderDomains = senderDomains.filter { $0.key >= hour - keep }
+        failed = failed.filter { $0.key >= hour - keep }
+    }
+
+    func outboundBySenderDomain(_ db: AppDatabase, from: Int64, to: Int64) throws -> [String: (total: Int, bounced: Int)] {
+        guard let hours = Self.hours(from, to) else { return try db.outboundBySenderDomain(from: from, to: to) }
+        return try lock.withLock {
+            if senderDomains.count > 2 * Int(keep) { evict(before: hours.lowerBound) }
+            var out: [String: (total: Int, bounced: Int)] = [:]
+            for h in hours {
+                let piece: [String: (total: Int, bounced: Int)]
+                if let p = senderDomains[h] { piece = p } else {
+                    piece = try db.outboundBySenderDomain(from: h * 3600, to: (h + 1) * 3600)
+                    senderDomains[h] = piece
+                }
+                for (d, v) in piece {
+                    let o = out[d] ?? (0, 0)
+                    out[d] = (o.total + v.total, o.bounced + v.bounced)
+                }
+            }
+            return out
+        }
+    }
+
+    func failedDeliveries(_ db: AppDatabase, from: Int64, to: Int64) throws -> [AppDatabase.FailedDelivery] {
+        let limit = 50_000
+        guard let hours = Self.hours(from, to) else { return try db.failedDeliveries(from: from, to: to, limit: limit) }
+        return try lock.withLock {
+            if failed.count > 2 * Int(keep) { evict(before: hours.lowerBound) }
+            var out: [AppDatabase.FailedDelivery] = []
+            for h in hours {
+                if let p = failed[h] { out += p } else {
+                    let p = try db.failedDeliveries(from: h * 3600, to: (h + 1) * 3600, limit: limit)
+                    failed[h] = p
+                    out += p
+                }
+            }
+            // As one read of the window would return them: by time, at most `limit`.
+            out.sort { $0.time < $1.time }
+            return Array(out.prefix(limit))
+        }
+    }
+}
