@@ -123,3 +123,37 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         #expect(try db.rawLines(messageID: id).count == 4)
     }
 }
+
+@Suite struct CheckpointerTests {
+    func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    @Test func importsCopyTheWALIntoTheDatabaseOnAThreadOfTheirOwn() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let db = try AppDatabase.open(workspace: ws)
+        try db.writer.write { db in
+            try db.execute(sql: "CREATE TABLE filler (x BLOB)")
+            for _ in 0..<4000 { try db.execute(sql: "INSERT INTO filler VALUES (randomblob(1000))") }
+        }
+        // About 4 MB sit in the WAL: far below the writer's own checkpoint (512 MB).
+        let before = size(ws + "/lightmeter.db")
+        #expect(size(ws + "/lightmeter.db-wal") > 4_000_000)
+        db.wrote(bytes: 1 << 20)
+        db.waitForCheckpoint()
+        #expect(size(ws + "/lightmeter.db") == before, "a checkpoint only after some 32 MB of log")
+        db.wrote(bytes: 40 << 20)
+        db.waitForCheckpoint()
+        #expect(size(ws + "/lightmeter.db") > before + 4_000_000)
+        #expect(try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM filler") } == 4000)
+    }
+
+    @Test func theDeliveriesHaveNoDomainIndex() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let db = try AppDatabase.open(workspace: ws)
+        let indexes = try db.reader.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'") }
+        #expect(!indexes.contains("deliveries_domain") && indexes.contains("deliveries_recipient"))
+    }
+}
