@@ -68,6 +68,66 @@ extension AppDatabase {
         }
     }
 
+    /// The counts per "direction/status" in each interval [b[k], b[k+1]) of `boundaries` (increasing
+    /// multiples of 15 minutes: local days, DST included). Reads one row set per UTC day in the period
+    /// and, for each boundary, the hours and quarter hours between it and the nearer UTC midnight:
+    /// a local day off UTC's by 5 hours costs 5 hourly rows a side, not 24. Counts before a boundary
+    /// are a running sum over the days plus (or minus) its hours.
+    public func intervalCounts(boundaries b: [Int64]) throws -> [[String: Int]] {
+        guard b.count >= 2 else { return [] }
+        precondition(b.allSatisfy { $0 % Rollup.statusBucket == 0 }, "boundaries must be multiples of 15 minutes")
+        let day: Int64 = 86400
+        return try reader.read { db in
+            let firstDay = b[0].floorDiv(day), lastDay = b[b.count - 1].floorDiv(day) + 1
+            let days = Int(lastDay - firstDay)
+            var perDay = [[String: Int]](repeating: [:], count: days)
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT bucket, direction, status, n FROM rollup_status WHERE size = 86400 AND bucket >= ? AND bucket < ?
+                """, arguments: [firstDay, lastDay])
+            while let r = try rows.next() {
+                perDay[Int((r[0] as Int64) - firstDay)][(r[1] as String) + "/" + (r[2] as String), default: 0] += r[3] as Int
+            }
+            // prefix[j]: the counts of the days firstDay ..< firstDay + j.
+            var prefix: [[String: Int]] = [[:]]
+            var running: [String: Int] = [:]
+            for counts in perDay {
+                for (k, n) in counts { running[k, default: 0] += n }
+                prefix.append(running)
+            }
+            let range = try db.cachedStatement(sql: """
+                SELECT direction, status, n FROM rollup_status WHERE size = ? AND bucket >= ? AND bucket < ?
+                """)
+            /// Adds `sign` times the counts of [lo, hi) (multiples of 15 minutes within one day) to `into`.
+            func add(_ lo: Int64, _ hi: Int64, _ sign: Int, _ into: inout [String: Int]) throws {
+                for p in Rollup.pieces(lo, hi, sizes: [900, 3600]) {
+                    let rows = try Row.fetchCursor(range, arguments: [p.size, p.from, p.to])
+                    while let r = try rows.next() { into[(r[0] as String) + "/" + (r[1] as String), default: 0] += sign * (r[2] as Int) }
+                }
+            }
+            // Counts before each boundary, from firstDay.
+            var before: [[String: Int]] = []
+            for t in b {
+                let d = t.floorDiv(day)
+                let j = Int(d - firstDay)
+                if t - d * day <= day / 2 {
+                    var c = prefix[j]
+                    try add(d * day, t, 1, &c)
+                    before.append(c)
+                } else {
+                    var c = prefix[j + 1]
+                    try add(t, (d + 1) * day, -1, &c)
+                    before.append(c)
+                }
+            }
+            return (0..<(b.count - 1)).map { k in
+                var out: [String: Int] = [:]
+                for (key, n) in before[k + 1] { out[key] = n - before[k][key, default: 0] }
+                for (key, n) in before[k] where before[k + 1][key] == nil { out[key] = -n }
+                return out.filter { $0.value != 0 }
+            }
+        }
+    }
+
     /// The outbound recipient domains (after domain mapping) with the most deliveries of `status`
     /// (every status when nil), first seen in [from, to) (to the hour).
     public func topDomains(from: Int64, to: Int64, status: String?, limit: Int = 20) throws -> [(domain: String, count: Int)] {

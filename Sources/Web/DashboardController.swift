@@ -75,11 +75,19 @@ struct DashboardController {
         var values: [String: [Int]] = [:]
         // The hours come in order: each goes to the interval it starts in (the intervals' starts are
         // the local days' or hours', DST included), found by walking forward, not by calendar sums.
-        var i = 0
-        for h in try db.hourlyCounts(from: p.from, to: p.to, offset: offset) {
-            while i + 1 < times.count && h.hour >= times[i + 1] { i += 1 }
-            guard !times.isEmpty, h.hour >= times[i], h.hour < p.to else { continue }
-            values[h.direction + "/" + h.status, default: [Int](repeating: 0, count: times.count)][i] += h.count
+        let boundaries = times + [p.to]
+        if granularity == "day" && times.count > 0 && boundaries.allSatisfy({ $0 % 900 == 0 }) {
+            // Days: a row set per UTC day and the hours between each local midnight and UTC's.
+            for (i, counts) in try db.intervalCounts(boundaries: boundaries).enumerated() {
+                for (key, n) in counts { values[key, default: [Int](repeating: 0, count: times.count)][i] += n }
+            }
+        } else {
+            var i = 0
+            for h in try db.hourlyCounts(from: p.from, to: p.to, offset: offset) {
+                while i + 1 < times.count && h.hour >= times[i + 1] { i += 1 }
+                guard !times.isEmpty, h.hour >= times[i], h.hour < p.to else { continue }
+                values[h.direction + "/" + h.status, default: [Int](repeating: 0, count: times.count)][i] += h.count
+            }
         }
         var lines: [Series.Line] = []
         for d in Self.directions {

@@ -135,6 +135,69 @@ import Tracking
     }
 }
 
+extension RollupTests {
+    /// What each interval holds, counted from the deliveries and rejections themselves.
+    static func truth(_ db: AppDatabase, _ b: [Int64]) throws -> [[String: Int]] {
+        var out = [[String: Int]](repeating: [:], count: b.count - 1)
+        func slot(_ t: Int64) -> Int? {
+            guard t >= b[0], t < b[b.count - 1] else { return nil }
+            return b.lastIndex { $0 <= t }
+        }
+        try db.reader.read { db in
+            for r in try Row.fetchAll(db, sql: """
+                SELECT m.first_seen, d.direction, d.status, d.returned FROM deliveries d JOIN messages m ON m.id = d.message_id
+                WHERE m.origin != 'notification'
+                """) {
+                guard let i = slot(r[0]) else { continue }
+                out[i]["\(r[1] as String)/\(r[2] as String)", default: 0] += 1
+                if r[3] as Bool { out[i]["\(r[1] as String)/returned", default: 0] += 1 }
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT time FROM rejections") {
+                if let i = slot(r[0]) { out[i]["inbound/rejected", default: 0] += 1 }
+            }
+        }
+        return out
+    }
+
+    @Test func localDaysAddUpFromUTCDaysAndTheHoursAtTheirEdges() throws {
+        guard let gen = GeneratorPath.path else { return }
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let log = ws + "/gen.log"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // Over the change to summer time in New York (8 March 2026): days of 23 hours.
+        p.arguments = ["python3", gen, "--lines", "40000", "--seed", "9", "--rate", "0.006", "--start", "2026-03-05T00:00:00", "--out", log]
+        try p.run()
+        p.waitUntilExit()
+        let db = try AppDatabase.open(workspace: ws + "/ws")
+        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+        _ = try importer.importStream(path: log, source: "gen")
+        let (first, last) = try db.reader.read { db in
+            (try Int64.fetchOne(db, sql: "SELECT MIN(first_seen) FROM messages")!, try Int64.fetchOne(db, sql: "SELECT MAX(first_seen) FROM messages")!)
+        }
+        #expect(last - first > 4 * 86400)
+        for zone in ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "Asia/Tokyo"] {
+            var cal = Calendar(identifier: .gregorian)
+            cal.timeZone = TimeZone(identifier: zone)!
+            var t = cal.startOfDay(for: Date(timeIntervalSince1970: TimeInterval(first)))
+            var b: [Int64] = []
+            while Int64(t.timeIntervalSince1970) <= last + 86400 {
+                b.append(Int64(t.timeIntervalSince1970))
+                t = cal.date(byAdding: .day, value: 1, to: t)!
+            }
+            let got = try db.intervalCounts(boundaries: b)
+            #expect(got == (try Self.truth(db, b)), "\(zone)")
+            #expect(got.contains { !$0.isEmpty })
+        }
+        // Any boundaries on quarter hours, near and far from midnight.
+        var rng = SystemRandomNumberGenerator()
+        var b = [first / 900 * 900 - 900]
+        while b.last! < last + 900 { b.append(b.last! + Int64.random(in: 1...200, using: &rng) * 900) }
+        #expect(try db.intervalCounts(boundaries: b) == (try Self.truth(db, b)))
+    }
+}
+
 enum GeneratorPath {
     static var path: String? {
         var dir = #filePath
