@@ -16,15 +16,19 @@ deliveries = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
 first, last = db.execute("SELECT MIN(first_seen), MAX(first_seen) FROM messages").fetchone()
 rows_status = db.execute("SELECT COUNT(*) FROM rollup_status").fetchone()[0]
 rows_domain = db.execute("SELECT COUNT(*) FROM rollup_domain").fetchone()[0]
+in_period = db.execute(
+    "SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.first_seen >= ? AND m.first_seen < ?",
+    (first // 86400 * 86400, first // 86400 * 86400 + 90 * 86400)).fetchone()[0]
 db.close()
 day = lambda t: time.strftime("%Y-%m-%d", time.gmtime(t))
 # BENCH_TZ: the time zone of the period (an IANA name; default UTC).
 tz = urllib.parse.quote(os.environ.get("BENCH_TZ", "UTC"))
 period = f"from={day(first)}&to={day(first + 89 * 86400)}&tz={tz}"
 print(f"workspace: {deliveries:,} deliveries, {day(first)} to {day(last)}; rollups: {rows_status:,} status rows, {rows_domain:,} domain rows")
-print(f"period: {period}")
+print(f"period: {period} ({in_period:,} deliveries in its 90 UTC days)")
 
-server = subprocess.Popen([binary, "-workspace", workspace, "-stdin", "-listen", "127.0.0.1:0"],
+# A long retention: the workspace keeps every day it holds (the default, 90 days, would trim its oldest).
+server = subprocess.Popen([binary, "-workspace", workspace, "-stdin", "-listen", "127.0.0.1:0", "-data_retention_days", "3650"],
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 port = None
 for line in server.stderr:

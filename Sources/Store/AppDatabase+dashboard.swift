@@ -139,9 +139,11 @@ extension AppDatabase {
             // One query: each piece is a range of the primary key; summed here (a hash, not SQLite's sorter).
             var sql = "SELECT domain, n FROM rollup_domain WHERE ("
             var args: StatementArguments = []
-            // Every status: the `*` rows of days and longer; the hours at the edges have per-status rows only.
+            // Every status: the `*` rows of days and longer; the hours at the edges have per-status rows
+            // only. Statuses are named (IN, not !=): the key is (size, status, bucket, domain).
+            let every = Rollup.outcomes.map { "'\($0)'" }.joined(separator: ", ")
             sql += pieces.map { p in
-                let statusCondition = status != nil ? "status = ?" : (p.size >= Rollup.allStatusFrom ? "status = '*'" : "status != '*'")
+                let statusCondition = status != nil ? "status = ?" : (p.size >= Rollup.allStatusFrom ? "status = '*'" : "status IN (\(every))")
                 if let status { args += [status] }
                 return "(size = \(p.size) AND bucket >= \(p.from) AND bucket < \(p.to) AND \(statusCondition))"
             }.joined(separator: " OR ")

@@ -231,6 +231,18 @@ public struct AppDatabase: Sendable {
             // the recipient): the index only cost every import a random insert per delivery.
             try db.execute(sql: "DROP INDEX IF EXISTS deliveries_domain")
         }
+        m.registerMigration("v11: domain rollups keyed by size, status, interval, domain") { db in
+            // The top domains of a period read one status (or `*`) over ranges of intervals: with the
+            // status before the interval in the key, they read only those rows, not every status's.
+            try db.execute(sql: """
+                CREATE TABLE rollup_domain_v11 (size INTEGER NOT NULL, bucket INTEGER NOT NULL, domain TEXT NOT NULL,
+                    status TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (size, status, bucket, domain)) WITHOUT ROWID;
+                INSERT INTO rollup_domain_v11 (size, bucket, domain, status, n)
+                    SELECT size, bucket, domain, status, n FROM rollup_domain WHERE n != 0 ORDER BY size, status, bucket, domain;
+                DROP TABLE rollup_domain;
+                ALTER TABLE rollup_domain_v11 RENAME TO rollup_domain;
+                """)
+        }
         return m
     }
 }

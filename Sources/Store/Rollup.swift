@@ -17,6 +17,8 @@ struct Rollup {
     /// of a long period sum one row per domain and interval.
     static let allStatusFrom: Int64 = 86400
     static let allStatuses = "*"
+    /// Every status a delivery can have (`Outcome`'s values).
+    static let outcomes = Outcome.allCases.map(\.rawValue).sorted()
 
     struct StatusKey: Hashable { var size: Int64; var bucket: Int64; var direction: String; var status: String }
     struct DomainKey: Hashable { var size: Int64; var bucket: Int64; var domain: String; var status: String }
@@ -100,14 +102,14 @@ struct Rollup {
         if !domain.isEmpty {
             var st = RawStatement(try db.cachedStatement(sql: """
                 INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(size, bucket, domain, status) DO UPDATE SET n = n + excluded.n
+                ON CONFLICT(size, status, bucket, domain) DO UPDATE SET n = n + excluded.n
                 """))
             // In key order: the B-tree is walked once, not jumped around.
             let keys = domain.filter { $0.value != 0 }.sorted { a, b in
                 if a.key.size != b.key.size { return a.key.size < b.key.size }
+                if a.key.status != b.key.status { return a.key.status < b.key.status }
                 if a.key.bucket != b.key.bucket { return a.key.bucket < b.key.bucket }
-                if a.key.domain != b.key.domain { return a.key.domain < b.key.domain }
-                return a.key.status < b.key.status
+                return a.key.domain < b.key.domain
             }
             for (k, n) in keys {
                 st.bind(k.size)

@@ -37,7 +37,7 @@ public struct QueueKey: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What finally happened to one recipient of one message.
-public enum Outcome: String, Sendable, Codable {
+public enum Outcome: String, Sendable, Codable, CaseIterable {
     case sent, bounced, deferred, expired
     /// Seen in a delivery attempt that is neither final nor a deferral yet (only a hop so far).
     case pending

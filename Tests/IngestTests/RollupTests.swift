@@ -190,6 +190,20 @@ extension RollupTests {
             #expect(got == (try Self.truth(db, b)), "\(zone)")
             #expect(got.contains { !$0.isEmpty })
         }
+        // Top domains over a period with hours at both edges (per-status rows there, `*` rows inside).
+        let lo = (first / 3600 + 5) * 3600, hi = (last / 3600 - 3) * 3600
+        for status in [nil, "sent", "bounced"] as [String?] {
+            let truth = try db.reader.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT d.domain, COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id
+                    WHERE m.origin != 'notification' AND d.direction = 'outbound' AND m.first_seen >= ? AND m.first_seen < ?
+                        AND (? IS NULL OR d.status = ?)
+                    GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20
+                    """, arguments: [lo, hi, status, status]).map { "\($0[0] as String)=\($0[1] as Int)" }
+            }
+            let got = try db.topDomains(from: lo, to: hi, status: status).map { "\($0.domain)=\($0.count)" }
+            #expect(got == truth && !got.isEmpty, "\(status ?? "every status")")
+        }
         // Any boundaries on quarter hours, near and far from midnight.
         var rng = SystemRandomNumberGenerator()
         var b = [first / 900 * 900 - 900]
