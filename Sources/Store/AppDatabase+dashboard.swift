@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// What the dashboard shows, read from the rollups (never from the deliveries themselves).
 extension AppDatabase {
@@ -132,28 +133,100 @@ extension AppDatabase {
     /// (every status when nil), first seen in [from, to) (to the hour).
     public func topDomains(from: Int64, to: Int64, status: String?, limit: Int = 20) throws -> [(domain: String, count: Int)] {
         try reader.read { db in
-            let lo = from / Rollup.domainBucket * Rollup.domainBucket
-            let hi = (to + Rollup.domainBucket - 1) / Rollup.domainBucket * Rollup.domainBucket
+            var lo = from / Rollup.domainBucket * Rollup.domainBucket
+            var hi = (to + Rollup.domainBucket - 1) / Rollup.domainBucket * Rollup.domainBucket
+            // Nothing is counted before the oldest message nor after the newest: a period that reaches
+            // past either (the usual "last 30 days") is widened to the largest interval's edge
+            // there, so that it is summed from a few long intervals instead of many days.
+            let largest = Rollup.domainSizes.last!
+            if let newest = try Int64.fetchOne(db, sql: "SELECT MAX(first_seen) FROM messages"), hi > newest {
+                hi = max(hi, (hi + largest - 1) / largest * largest)
+            }
+            if let oldest = try Int64.fetchOne(db, sql: "SELECT MIN(first_seen) FROM messages"), lo <= oldest {
+                lo = min(lo, lo / largest * largest)
+            }
             let pieces = Rollup.pieces(lo, hi, sizes: Rollup.domainSizes)
             guard !pieces.isEmpty else { return [] }
-            // One query: each piece is a range of the primary key; summed here (a hash, not SQLite's sorter).
-            var sql = "SELECT domain, n FROM rollup_domain WHERE ("
-            var args: StatementArguments = []
             // Every status: the `*` rows of days and longer; the hours at the edges have per-status rows
-            // only. Statuses are named (IN, not !=): the key is (size, status, bucket, domain).
-            let every = Rollup.outcomes.map { "'\($0)'" }.joined(separator: ", ")
-            sql += pieces.map { p in
-                let statusCondition = status != nil ? "status = ?" : (p.size >= Rollup.allStatusFrom ? "status = '*'" : "status IN (\(every))")
-                if let status { args += [status] }
-                return "(size = \(p.size) AND bucket >= \(p.from) AND bucket < \(p.to) AND \(statusCondition))"
-            }.joined(separator: " OR ")
-            sql += ")"
-            var totals: [String: Int] = [:]
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: args)
-            while let r = try rows.next() { totals[r[0], default: 0] += r[1] as Int }
-            return totals.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-                .prefix(limit).map { ($0.key, $0.value) }
+            // only. Statuses are named (not !=): the key is (size, status, bucket, domain).
+            func statuses(_ p: (size: Int64, from: Int64, to: Int64)) -> [String] {
+                if let status { return [status] }
+                return p.size >= Rollup.allStatusFrom ? [Rollup.allStatuses] : Rollup.outcomes
+            }
+            func top(_ totals: [String: Int]) -> [(domain: String, count: Int)] {
+                totals.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+                    .prefix(limit).map { ($0.key, $0.value) }
+            }
+            // First the domains among the largest counts of each interval (a partial index holds the
+            // large rows, in order): a domain not among them counts at most the smallest of those in
+            // each interval, `bound` in all. When the last of the top domains among the candidates
+            // counts more, they are the top, summed exactly from their own rows.
+            let large = Rollup.largeCount, perInterval = Rollup.topPerInterval
+            var bound = 0
+            var found = Set<String>()
+            let largestRows = try db.cachedStatement(sql: """
+                SELECT domain, n FROM rollup_domain WHERE size = ? AND status = ? AND bucket = ? AND n >= ? ORDER BY n DESC LIMIT ?
+                """)
+            for p in pieces {
+                for st in statuses(p) {
+                    for b in p.from..<p.to {
+                        let rows = try Row.fetchAll(largestRows, arguments: [p.size, st, b, large, perInterval])
+                        for r in rows { found.insert(r[0]) }
+                        bound += rows.count == perInterval ? rows[rows.count - 1][1] as Int : large - 1
+                    }
+                }
+            }
+            let candidates = Array(found)
+            if candidates.count >= limit {
+                var sql: [String] = []
+                var args: StatementArguments = []
+                let domainList = Array(repeating: "?", count: candidates.count).joined(separator: ", ")
+                for p in pieces {
+                    let buckets = (p.from..<p.to).map(String.init).joined(separator: ", ")
+                    for st in statuses(p) {
+                        sql.append("(size = \(p.size) AND status = ? AND bucket IN (\(buckets)) AND domain IN (\(domainList)))")
+                        args += [st]
+                        args += StatementArguments(candidates)
+                    }
+                }
+                let found = top(try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args))
+                if found.count == limit, found[limit - 1].count > bound { return found }
+            }
+            // Otherwise every row of the period: each piece is a range of the primary key; summed here
+            // (a hash, not SQLite's sorter).
+            var sql: [String] = []
+            var args: StatementArguments = []
+            for p in pieces {
+                for st in statuses(p) {
+                    sql.append("(size = \(p.size) AND status = ? AND bucket >= \(p.from) AND bucket < \(p.to))")
+                    args += [st]
+                }
+            }
+            return top(try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args))
         }
+    }
+
+    /// Sums `n` per domain over the rows of `sql` (domain, n). Tens of thousands of rows for a long
+    /// period: read with SQLite's C API (no Row, no DatabaseValue per column).
+    static func sumByDomain(_ db: Database, _ sql: String, _ args: StatementArguments) throws -> [String: Int] {
+        var totals: [String: Int] = [:]
+        totals.reserveCapacity(4096)
+        let statement = try db.makeStatement(sql: sql)
+        statement.arguments = args
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        while true {
+            let rc = sqlite3_step(handle)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let n = Int(sqlite3_column_int64(handle, 1))
+            guard let text = sqlite3_column_text(handle, 0) else { continue }
+            let domain = String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, 0))), as: UTF8.self)
+            totals[domain, default: 0] += n
+        }
+        return totals
     }
 }
 

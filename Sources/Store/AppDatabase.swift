@@ -243,6 +243,11 @@ public struct AppDatabase: Sendable {
                 ALTER TABLE rollup_domain_v11 RENAME TO rollup_domain;
                 """)
         }
+        m.registerMigration("v12: an index of the large domain counts") { db in
+            // The few rows of big domains: the top domains of a long period start from them instead
+            // of summing every domain's rows (Rollup.largeCount; the literal must match it).
+            try db.execute(sql: "CREATE INDEX rollup_domain_large ON rollup_domain(size, status, bucket, n) WHERE n >= 100")
+        }
         return m
     }
 }

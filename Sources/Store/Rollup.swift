@@ -17,6 +17,10 @@ struct Rollup {
     /// of a long period sum one row per domain and interval.
     static let allStatusFrom: Int64 = 86400
     static let allStatuses = "*"
+    /// Rows counting at least this many are in a partial index: the top domains start from them.
+    nonisolated(unsafe) static var largeCount = 100
+    /// How many of an interval's largest rows name the candidates for the top domains.
+    nonisolated(unsafe) static var topPerInterval = 100
     /// Every status a delivery can have (`Outcome`'s values).
     static let outcomes = Outcome.allCases.map(\.rawValue).sorted()
 

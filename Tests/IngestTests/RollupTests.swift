@@ -203,6 +203,14 @@ extension RollupTests {
             }
             let got = try db.topDomains(from: lo, to: hi, status: status).map { "\($0.domain)=\($0.count)" }
             #expect(got == truth && !got.isEmpty, "\(status ?? "every status")")
+            // The same from the candidates: every row a candidate (nothing left out, bound 0), then
+            // the three largest of each interval (a bound that may or may not decide).
+            defer { (Rollup.largeCount, Rollup.topPerInterval) = (100, 100) }
+            for (large, per) in [(1, 100_000), (1, 3), (2, 10)] {
+                (Rollup.largeCount, Rollup.topPerInterval) = (large, per)
+                let viaCandidates = try db.topDomains(from: lo, to: hi, status: status).map { "\($0.domain)=\($0.count)" }
+                #expect(viaCandidates == truth, "\(status ?? "every status") \(large) \(per)")
+            }
         }
         // Any boundaries on quarter hours, near and far from midnight.
         var rng = SystemRandomNumberGenerator()
