@@ -162,12 +162,28 @@ extension AppDatabase {
             // each interval, `bound` in all. When the last of the top domains among the candidates
             // counts more, they are the top, summed exactly from their own rows.
             let large = Rollup.largeCount, perInterval = Rollup.topPerInterval
+            // The hours at the edges (per-status rows, few) are read whole: `edge` is exact for every
+            // domain. The days and longer intervals give the candidates and the bound.
+            let edgePieces = pieces.filter { $0.size < Rollup.allStatusFrom }
+            let longPieces = pieces.filter { $0.size >= Rollup.allStatusFrom }
+            var edge: [String: Int] = [:]
+            if !edgePieces.isEmpty {
+                var sql: [String] = []
+                var args: StatementArguments = []
+                for p in edgePieces {
+                    for st in statuses(p) {
+                        sql.append("(size = \(p.size) AND status = ? AND bucket >= \(p.from) AND bucket < \(p.to))")
+                        args += [st]
+                    }
+                }
+                edge = try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args)
+            }
             var bound = 0
             var found = Set<String>()
             let largestRows = try db.cachedStatement(sql: """
                 SELECT domain, n FROM rollup_domain WHERE size = ? AND status = ? AND bucket = ? AND n >= ? ORDER BY n DESC LIMIT ?
                 """)
-            for p in pieces {
+            for p in longPieces {
                 for st in statuses(p) {
                     for b in p.from..<p.to {
                         let rows = try Row.fetchAll(largestRows, arguments: [p.size, st, b, large, perInterval])
@@ -177,11 +193,11 @@ extension AppDatabase {
                 }
             }
             let candidates = Array(found)
-            if candidates.count >= limit {
+            if !longPieces.isEmpty && candidates.count >= limit {
                 var sql: [String] = []
                 var args: StatementArguments = []
                 let domainList = Array(repeating: "?", count: candidates.count).joined(separator: ", ")
-                for p in pieces {
+                for p in longPieces {
                     let buckets = (p.from..<p.to).map(String.init).joined(separator: ", ")
                     for st in statuses(p) {
                         sql.append("(size = \(p.size) AND status = ? AND bucket IN (\(buckets)) AND domain IN (\(domainList)))")
@@ -189,8 +205,12 @@ extension AppDatabase {
                         args += StatementArguments(candidates)
                     }
                 }
-                let found = top(try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args))
-                if found.count == limit, found[limit - 1].count > bound { return found }
+                var totals = try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args)
+                for (d, n) in edge where found.contains(d) { totals[d, default: 0] += n }
+                // A domain outside the candidates: at most `bound` in the long intervals, plus its edges.
+                let outside = bound + (edge.filter { !found.contains($0.key) }.values.max() ?? 0)
+                let result = top(totals)
+                if result.count == limit, result[limit - 1].count > outside { return result }
             }
             // Otherwise every row of the period: each piece is a range of the primary key; summed here
             // (a hash, not SQLite's sorter).
