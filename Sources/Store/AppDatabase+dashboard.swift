@@ -161,7 +161,7 @@ extension AppDatabase {
             // large rows, in order): a domain not among them counts at most the smallest of those in
             // each interval, `bound` in all. When the last of the top domains among the candidates
             // counts more, they are the top, summed exactly from their own rows.
-            let large = Rollup.largeCount, perInterval = Rollup.topPerInterval
+            let perInterval = Rollup.topPerInterval
             // The hours at the edges (per-status rows, few) are read whole: `edge` is exact for every
             // domain. The days and longer intervals give the candidates and the bound.
             let edgePieces = pieces.filter { $0.size < Rollup.allStatusFrom }
@@ -180,15 +180,21 @@ extension AppDatabase {
             }
             var bound = 0
             var found = Set<String>()
-            let largestRows = try db.cachedStatement(sql: """
-                SELECT domain, n FROM rollup_domain WHERE size = ? AND status = ? AND bucket = ? AND n >= ? ORDER BY n DESC LIMIT ?
-                """)
             for p in longPieces {
                 for st in statuses(p) {
+                    // Literals (a known status, a threshold): only then does SQLite know which partial
+                    // index applies (a parameter could be anything).
+                    let threshold = Rollup.largeCount(for: st)
+                    let statusSQL = Rollup.failureStatuses.contains(st) ? "status = '\(st)'" : "status = ?"
+                    let largestRows = try db.cachedStatement(sql: """
+                        SELECT domain, n FROM rollup_domain WHERE size = ? AND \(statusSQL) AND bucket = ? AND n >= \(threshold)
+                        ORDER BY n DESC LIMIT ?
+                        """)
                     for b in p.from..<p.to {
-                        let rows = try Row.fetchAll(largestRows, arguments: [p.size, st, b, large, perInterval])
+                        let args: StatementArguments = Rollup.failureStatuses.contains(st) ? [p.size, b, perInterval] : [p.size, st, b, perInterval]
+                        let rows = try Row.fetchAll(largestRows, arguments: args)
                         for r in rows { found.insert(r[0]) }
-                        bound += rows.count == perInterval ? rows[rows.count - 1][1] as Int : large - 1
+                        bound += rows.count == perInterval ? rows[rows.count - 1][1] as Int : threshold - 1
                     }
                 }
             }

@@ -248,6 +248,13 @@ public struct AppDatabase: Sendable {
             // of summing every domain's rows (Rollup.largeCount; the literal must match it).
             try db.execute(sql: "CREATE INDEX rollup_domain_large ON rollup_domain(size, status, bucket, n) WHERE n >= 100")
         }
+        m.registerMigration("v13: indexes of the failures' larger domain counts") { db in
+            // Bounces, deferrals and expiries rarely reach 100 per domain and interval: their top domains
+            // start from the rows counting 10 or more (Rollup.largeCount(for:); few rows, cheap to keep).
+            for status in ["bounced", "deferred", "expired"] {
+                try db.execute(sql: "CREATE INDEX rollup_domain_\(status) ON rollup_domain(size, bucket, n) WHERE status = '\(status)' AND n >= 10")
+            }
+        }
         return m
     }
 }
