@@ -166,18 +166,21 @@ extension AppDatabase {
             // domain. The days and longer intervals give the candidates and the bound.
             let edgePieces = pieces.filter { $0.size < Rollup.allStatusFrom }
             let longPieces = pieces.filter { $0.size >= Rollup.allStatusFrom }
-            var edge: [String: Int] = [:]
-            if !edgePieces.isEmpty {
+            /// Every row of the pieces, summed per domain: each piece is a range of the primary key,
+            /// summed here (a hash, not SQLite's sorter).
+            func sumRanges(_ ps: [(size: Int64, from: Int64, to: Int64)]) throws -> [String: Int] {
                 var sql: [String] = []
                 var args: StatementArguments = []
-                for p in edgePieces {
+                for p in ps {
                     for st in statuses(p) {
                         sql.append("(size = \(p.size) AND status = ? AND bucket >= \(p.from) AND bucket < \(p.to))")
                         args += [st]
                     }
                 }
-                edge = try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args)
+                guard !sql.isEmpty else { return [:] }
+                return try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args)
             }
+            let edge = try sumRanges(edgePieces)
             var bound = 0
             var found = Set<String>()
             for p in longPieces {
@@ -218,17 +221,10 @@ extension AppDatabase {
                 let result = top(totals)
                 if result.count == limit, result[limit - 1].count > outside { return result }
             }
-            // Otherwise every row of the period: each piece is a range of the primary key; summed here
-            // (a hash, not SQLite's sorter).
-            var sql: [String] = []
-            var args: StatementArguments = []
-            for p in pieces {
-                for st in statuses(p) {
-                    sql.append("(size = \(p.size) AND status = ? AND bucket >= \(p.from) AND bucket < \(p.to))")
-                    args += [st]
-                }
-            }
-            return top(try Self.sumByDomain(db, "SELECT domain, n FROM rollup_domain WHERE " + sql.joined(separator: " OR "), args))
+            // Otherwise every row of the long intervals, with the edges already read.
+            var totals = try sumRanges(longPieces)
+            for (d, n) in edge { totals[d, default: 0] += n }
+            return top(totals)
         }
     }
 

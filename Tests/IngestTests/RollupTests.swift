@@ -118,15 +118,9 @@ import Tracking
     }
 
     @Test func generatedLogsCountTheSameWhateverTheBatches() throws {
-        guard let gen = GeneratorPath.path else { return }
         let ws = tempDir()
         defer { try? FileManager.default.removeItem(atPath: ws) }
-        let log = ws + "/gen.log"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", gen, "--lines", "40000", "--seed", "5", "--out", log]
-        try p.run()
-        p.waitUntilExit()
+        guard let log = try GeneratorPath.generate(into: ws, ["--lines", "40000", "--seed", "5"]) else { return }
         let db = try AppDatabase.open(workspace: ws + "/ws")
         let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
         importer.batchLines = 1500 // many batches: messages cross them, are saved live, then again
@@ -160,16 +154,10 @@ extension RollupTests {
     }
 
     @Test func localDaysAddUpFromUTCDaysAndTheHoursAtTheirEdges() throws {
-        guard let gen = GeneratorPath.path else { return }
         let ws = tempDir()
         defer { try? FileManager.default.removeItem(atPath: ws) }
-        let log = ws + "/gen.log"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // Over the change to summer time in New York (8 March 2026): days of 23 hours.
-        p.arguments = ["python3", gen, "--lines", "40000", "--seed", "9", "--rate", "0.006", "--start", "2026-03-05T00:00:00", "--out", log]
-        try p.run()
-        p.waitUntilExit()
+        guard let log = try GeneratorPath.generate(into: ws, ["--lines", "40000", "--seed", "9", "--rate", "0.006", "--start", "2026-03-05T00:00:00"]) else { return }
         let db = try AppDatabase.open(workspace: ws + "/ws")
         let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
         _ = try importer.importStream(path: log, source: "gen")
@@ -226,5 +214,17 @@ enum GeneratorPath {
         for _ in 0..<3 { dir = String(dir[..<dir.lastIndex(of: "/")!]) }
         let p = String(dir[..<dir.lastIndex(of: "/")!]) + "/shared/tools/gen-postfix-log"
         return FileManager.default.fileExists(atPath: p) ? p : nil
+    }
+
+    /// Writes a generated log into `dir` (gen.log) and returns its path; nil without the generator.
+    static func generate(into dir: String, _ arguments: [String]) throws -> String? {
+        guard let gen = path else { return nil }
+        let log = dir + "/gen.log"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", gen] + arguments + ["--out", log]
+        try p.run()
+        p.waitUntilExit()
+        return log
     }
 }
