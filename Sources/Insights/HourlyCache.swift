@@ -47,7 +47,7 @@ public final class HourlyCache: @unchecked Sendable {
     }
 
     func failedDeliveries(_ db: AppDatabase, from: Int64, to: Int64) throws -> [AppDatabase.FailedDelivery] {
-        let limit = 50_000
+        let limit = AppDatabase.failedDeliveriesLimit
         guard let hours = Self.hours(from, to) else { return try db.failedDeliveries(from: from, to: to, limit: limit) }
         return try lock.withLock {
             if failed.count > 2 * Int(keep) { evict(before: hours.lowerBound) }

@@ -291,7 +291,10 @@ extension AppDatabase {
     }
 
     /// Outbound deliveries that bounced or were deferred, of the messages first seen in [from, to).
-    public func failedDeliveries(from: Int64, to: Int64, limit: Int = 50_000) throws -> [FailedDelivery] {
+    /// The most failed deliveries a window returns.
+    public static let failedDeliveriesLimit = 50_000
+
+    public func failedDeliveries(from: Int64, to: Int64, limit: Int = AppDatabase.failedDeliveriesLimit) throws -> [FailedDelivery] {
         try reader.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT COALESCE(d.last_attempt, m.first_seen) AS t, d.recipient, d.domain, d.status, d.dsn, d.relay, d.reason, m.queue_id

@@ -66,16 +66,8 @@ struct LiveState: Codable {
 }
 
 extension AppDatabase {
-    /// Writes what the tracker produced, and the checkpoints reached, in one transaction.
-    /// `raw` holds the raw lines of `out` (its `rawLines` are not used when it is given).
-    public func save(_ out: TrackerOutput, raw: RawBlock? = nil, checkpoints: [Checkpoint], nextID: Int64,
-                     domains: DomainMapping) throws {
-        try writer.write { db in
-            try Self.save(out, raw: raw ?? RawBlock.plain(out), checkpoints: checkpoints, nextID: nextID, domains: domains, db)
-        }
-    }
-
-    /// What one import batch produced, with the checkpoints it reached.
+    /// What one import batch produced, with the checkpoints it reached. `raw` holds the raw lines of
+    /// `out` (its `rawLines` are not used when it is given).
     public struct Batch: Sendable {
         public var out: TrackerOutput
         public var raw: RawBlock?
@@ -90,7 +82,8 @@ extension AppDatabase {
         }
     }
 
-    /// Writes several batches, in order, in one transaction.
+    /// Writes what the tracker produced in several batches, and the checkpoints reached, in order, in
+    /// one transaction.
     public func save(_ batches: [Batch], domains: DomainMapping) throws {
         try writer.write { db in
             for b in batches {

@@ -37,3 +37,23 @@ def browser(request):
         b.save_screenshot(str(ARTIFACTS / f"{name}.png"))
         (ARTIFACTS / f"{name}.html").write_text(b.page_source)
     b.quit()
+
+
+def replaced(browser, element, timeout=20):
+    """Waits until `element` has left the page (the next page replaced it). Chromium sometimes reports a
+    node that just left as "does not belong to the document" instead of a stale reference: both count."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as e:
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+
+    WebDriverWait(browser, timeout).until(gone)

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, replaced
 from test_dashboard import lightmeter, register  # noqa: F401 (the fixture: lightmeter over a real log)
 
 
@@ -61,7 +61,7 @@ def test_find_a_bounced_message_then_check_it_publicly(browser, lightmeter):
     assert "postmaster has been told" in notice.text
     browser.find_element(By.CSS_SELECTOR, ".escalate-form button").click()
     # The notice of the first escalation belongs to the page before: wait for the new page.
-    WebDriverWait(browser, 20).until(EC.staleness_of(notice))
+    replaced(browser, notice)
     assert "escalated already" in WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.notice"))).text
 
     # The administrator finds it among the insights, opens it in the detective, and archives it.

@@ -7,7 +7,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, replaced
 from lightmeter_server import Lightmeter
 
 PASSWORD = "violet otter gravel sunrise"
@@ -71,7 +71,7 @@ def test_block_and_unblock_a_failing_address(browser, lightmeter):
     # Block it from the list: it moves to the blocklist, marked as blocked by hand.
     failing.find_element(By.CSS_SELECTOR, "button.danger").click()
     confirm(browser)
-    WebDriverWait(browser, 20).until(EC.staleness_of(failing))
+    replaced(browser, failing)
     blocked = wait_for(browser, By.ID, "blocked-list")
     assert "203.0.113.9" in blocked.text
     assert "blocked" in browser.find_element(By.ID, "failing").text
@@ -81,13 +81,13 @@ def test_block_and_unblock_a_failing_address(browser, lightmeter):
     old = browser.find_element(By.ID, "blocked-list")
     browser.find_element(By.CSS_SELECTOR, "#block-form button").click()
     confirm(browser)
-    WebDriverWait(browser, 20).until(EC.staleness_of(old))
+    replaced(browser, old)
     assert "198.51.100.0/24" in wait_for(browser, By.ID, "blocked-list").text
     browser.save_screenshot(str(ARTIFACTS / "blocklist.png"))
     for _ in range(2):
         button = browser.find_element(By.CSS_SELECTOR, "#blocked-list button")
         button.click()
-        WebDriverWait(browser, 20).until(EC.staleness_of(button))
+        replaced(browser, button)
         wait_for(browser, By.ID, "blocked")
     assert "No address is blocked." in browser.find_element(By.ID, "blocked").text
 
