@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import Foundation
 
 /// How far an import is: shared by the importer (which updates it), the progress display and the API.
@@ -49,9 +50,10 @@ public final class ImportProgress: @unchecked Sendable {
 public final class ProgressDisplay: @unchecked Sendable {
     let progress: ImportProgress
     let isTerminal: Bool
-    private var thread: Thread?
-    private let lock = NSLock()
-    private var stopped = false
+    /// Signalled by `stop`: the display thread wakes at once instead of finishing its sleep.
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
 
     public init(progress: ImportProgress, isTerminal: Bool = isatty(2) != 0) {
         self.progress = progress
@@ -59,10 +61,12 @@ public final class ProgressDisplay: @unchecked Sendable {
     }
 
     public func start() {
+        started = true
         let t = Thread { [self] in
+            defer { finished.signal() }
             var lastPlain = Date()
-            while !lock.withLock({ stopped }) {
-                Thread.sleep(forTimeInterval: isTerminal ? 0.2 : 1)
+            let interval = isTerminal ? 0.2 : 1
+            while wake.wait(timeout: .now() + interval) == .timedOut {
                 let s = progress.snapshot
                 if isTerminal {
                     write("\r\u{1B}[K" + Self.render(s, width: 30))
@@ -72,13 +76,15 @@ public final class ProgressDisplay: @unchecked Sendable {
                 }
             }
         }
-        thread = t
         t.start()
     }
 
+    /// Stops the display and waits for its thread (at once: it does not wait for the next redraw).
     public func stop() {
-        lock.withLock { stopped = true }
-        while let t = thread, !t.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        guard started else { return }
+        started = false
+        wake.signal()
+        finished.wait()
         if isTerminal { write("\r\u{1B}[K") }
     }
 

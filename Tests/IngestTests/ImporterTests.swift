@@ -157,3 +157,18 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         #expect(!indexes.contains("deliveries_domain") && indexes.contains("deliveries_recipient"))
     }
 }
+
+@Suite struct ProgressDisplayTests {
+    /// `stop` used to wait for the display thread to finish its sleep: up to a second after every
+    /// import, even an empty one.
+    @Test func stopDoesNotWaitForTheNextRedraw() {
+        let display = ProgressDisplay(progress: ImportProgress(), isTerminal: false)
+        for _ in 0..<3 {
+            display.start()
+            let t0 = Date()
+            display.stop()
+            #expect(Date().timeIntervalSince(t0) < 0.5, "the thread sleeps 1 s between redraws")
+        }
+        display.stop()
+    }
+}
