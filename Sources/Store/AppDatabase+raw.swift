@@ -8,7 +8,9 @@ extension RawBlock {
     /// The lines of a batch in one uncompressed block (tests and small writes).
     static func plain(_ out: TrackerOutput) -> RawBlock {
         var data: [UInt8] = []
+        data.reserveCapacity(out.rawLines.reduce(0) { $0 + $1.bytes.count })
         var refs: [(messageID: Int64, offset: Int32, length: Int32)] = []
+        refs.reserveCapacity(out.rawLines.count)
         for (id, bytes) in out.rawLines {
             refs.append((id, Int32(data.count), Int32(bytes.count)))
             data.append(contentsOf: bytes)
@@ -16,15 +18,21 @@ extension RawBlock {
         return RawBlock(codec: 0, size: data.count, lastSeen: out.messages.map(\.lastSeen).max() ?? 0, data: data, refs: refs)
     }
 
-    /// The lines of a batch in one block compressed with raw deflate at the fastest level.
+    /// The lines of a batch in one block compressed with raw deflate at the fastest level. The lines
+    /// are copied once, into the compressor's input.
     public static func compressed(_ out: TrackerOutput) throws -> RawBlock {
-        var block = plain(out)
-        guard !block.data.isEmpty else { return block }
-        var input = ByteBuffer(bytes: block.data)
+        let total = out.rawLines.reduce(0) { $0 + $1.bytes.count }
+        guard total > 0 else { return plain(out) }
+        var input = ByteBufferAllocator().buffer(capacity: total)
+        var refs: [(messageID: Int64, offset: Int32, length: Int32)] = []
+        refs.reserveCapacity(out.rawLines.count)
+        for (id, bytes) in out.rawLines {
+            refs.append((id, Int32(input.writerIndex), Int32(bytes.count)))
+            input.writeBytes(bytes)
+        }
         let output = try input.compress(with: .deflate(configuration: .init(compressionLevel: 1)))
-        block.data = Array(output.readableBytesView)
-        block.codec = 1
-        return block
+        return RawBlock(codec: 1, size: total, lastSeen: out.messages.map(\.lastSeen).max() ?? 0,
+                        data: Array(output.readableBytesView), refs: refs)
     }
 
     static func decode(codec: Int, size: Int, data: [UInt8]) throws -> [UInt8] {

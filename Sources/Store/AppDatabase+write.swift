@@ -86,15 +86,21 @@ extension AppDatabase {
     /// one transaction.
     public func save(_ batches: [Batch], domains: DomainMapping) throws {
         try writer.write { db in
+            // One set of counts for the whole transaction: batches written together often count the
+            // same intervals and domains.
+            var rollup = Rollup()
             for b in batches {
-                try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains, db)
+                try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains,
+                              rollup: &rollup, db)
             }
+            try rollup.apply(db)
         }
     }
 
+    /// Writes one batch; what it counts for the dashboard is added to `rollup`, applied by the caller
+    /// in the same transaction.
     static func save(_ out: TrackerOutput, raw: RawBlock, checkpoints: [Checkpoint], nextID: Int64, domains: DomainMapping,
-                     _ db: Database) throws {
-        var rollup = Rollup()
+                     rollup: inout Rollup, _ db: Database) throws {
         for (child, parent) in out.merged {
             try rollup.subtractStored(child, db)
             try db.cachedStatement(sql: "UPDATE raw_refs SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
@@ -166,7 +172,7 @@ extension AppDatabase {
                 del.bind(r.agent)
                 del.bind(direction)
                 del.bind(domain)
-                del.bind(AttemptLog.encode(r.log))
+                del.bind(text: AttemptLog.bytes(r.log))
                 try del.run(db)
             }
         }
@@ -225,7 +231,6 @@ extension AppDatabase {
                 try a.run(db)
             }
         }
-        try rollup.apply(db)
         for c in checkpoints {
             try db.cachedStatement(sql: """
                 INSERT INTO checkpoints (source, lines, offset, last_time, last_hash, same_time_lines, identity, complete, updated_at)
@@ -308,6 +313,11 @@ extension AppDatabase {
 /// Attempts of a recipient as a JSON array, written by hand into bytes (this runs for every delivery).
 public enum AttemptLog {
     public static func encode(_ log: [Attempt]) -> String {
+        String(decoding: bytes(log), as: UTF8.self)
+    }
+
+    /// The JSON as UTF-8 bytes (bound to the statement as they are).
+    static func bytes(_ log: [Attempt]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + log.count * 160)
         out.append(UInt8(ascii: "["))
@@ -330,7 +340,7 @@ public enum AttemptLog {
             raw(a.hop ? ",\"hop\":true}" : ",\"hop\":false}", &out)
         }
         out.append(UInt8(ascii: "]"))
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     public static func decode(_ text: String) -> [Attempt] {

@@ -50,6 +50,19 @@ struct RawStatement {
         index += 1
     }
 
+    /// UTF-8 text given as bytes.
+    mutating func bind(text: [UInt8]) {
+        text.withUnsafeBufferPointer { b in
+            if let base = b.baseAddress, b.count > 0 {
+                _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(b.count),
+                                      RawStatement.transient)
+            } else {
+                _ = sqlite3_bind_text(handle, index, "", 0, nil)
+            }
+        }
+        index += 1
+    }
+
     mutating func bind(blob: [UInt8]) {
         blob.withUnsafeBytes { b in
             _ = sqlite3_bind_blob(handle, index, b.baseAddress, Int32(b.count), RawStatement.transient)

@@ -29,8 +29,13 @@ struct Rollup {
     /// Every status a delivery can have (`Outcome`'s values).
     static let outcomes = Outcome.allCases.map(\.rawValue).sorted()
 
-    struct StatusKey: Hashable { var size: Int64; var bucket: Int64; var direction: String; var status: String }
-    struct DomainKey: Hashable { var size: Int64; var bucket: Int64; var domain: String; var status: String }
+    /// Counts are kept per quarter hour (statuses) and per hour (domains) while a transaction is
+    /// written, and summed into the larger intervals when they are applied: one dictionary update per
+    /// delivery instead of one per interval size.
+    struct StatusKey: Hashable { var bucket: Int64; var direction: String; var status: String }
+    struct DomainKey: Hashable { var bucket: Int64; var domain: String; var status: String }
+    struct SizedStatusKey: Hashable { var size: Int64; var bucket: Int64; var direction: String; var status: String }
+    struct SizedDomainKey: Hashable { var size: Int64; var bucket: Int64; var domain: String; var status: String }
 
     var status: [StatusKey: Int] = [:]
     var domain: [DomainKey: Int] = [:]
@@ -38,25 +43,45 @@ struct Rollup {
     mutating func count(firstSeen: Int64, origin: String, status s: String, direction: String, domain d: String,
                         returned: Bool, _ sign: Int) {
         guard origin != Origin.notification.rawValue else { return }
-        for size in Self.statusSizes {
-            let b = firstSeen / size
-            status[StatusKey(size: size, bucket: b, direction: direction, status: s), default: 0] += sign
-            if returned { status[StatusKey(size: size, bucket: b, direction: direction, status: "returned"), default: 0] += sign }
-        }
+        let b = firstSeen / Self.statusBucket
+        status[StatusKey(bucket: b, direction: direction, status: s), default: 0] += sign
+        if returned { status[StatusKey(bucket: b, direction: direction, status: "returned"), default: 0] += sign }
         if direction == Direction.outbound.rawValue {
-            for size in Self.domainSizes {
-                domain[DomainKey(size: size, bucket: firstSeen / size, domain: d, status: s), default: 0] += sign
-                if size >= Self.allStatusFrom {
-                    domain[DomainKey(size: size, bucket: firstSeen / size, domain: d, status: Self.allStatuses), default: 0] += sign
-                }
-            }
+            domain[DomainKey(bucket: firstSeen / Self.domainBucket, domain: d, status: s), default: 0] += sign
         }
     }
 
     mutating func rejection(time: Int64, _ sign: Int = 1) {
-        for size in Self.statusSizes {
-            status[StatusKey(size: size, bucket: time / size, direction: Direction.inbound.rawValue, status: "rejected"), default: 0] += sign
+        status[StatusKey(bucket: time / Self.statusBucket, direction: Direction.inbound.rawValue, status: "rejected"), default: 0] += sign
+    }
+
+    /// The status counts at every size.
+    func statusRows() -> [SizedStatusKey: Int] {
+        var rows: [SizedStatusKey: Int] = [:]
+        rows.reserveCapacity(status.count * 2)
+        for (k, n) in status where n != 0 {
+            let time = k.bucket * Self.statusBucket
+            for size in Self.statusSizes {
+                rows[SizedStatusKey(size: size, bucket: time / size, direction: k.direction, status: k.status), default: 0] += n
+            }
         }
+        return rows
+    }
+
+    /// The domain counts at every size, with the `*` rows of the larger ones.
+    func domainRows() -> [SizedDomainKey: Int] {
+        var rows: [SizedDomainKey: Int] = [:]
+        rows.reserveCapacity(domain.count * 3)
+        for (k, n) in domain where n != 0 {
+            let time = k.bucket * Self.domainBucket
+            for size in Self.domainSizes {
+                rows[SizedDomainKey(size: size, bucket: time / size, domain: k.domain, status: k.status), default: 0] += n
+                if size >= Self.allStatusFrom {
+                    rows[SizedDomainKey(size: size, bucket: time / size, domain: k.domain, status: Self.allStatuses), default: 0] += n
+                }
+            }
+        }
+        return rows
     }
 
     /// [lo, hi) as aligned intervals, the largest first: (size, first bucket, end bucket).
@@ -94,6 +119,7 @@ struct Rollup {
     }
 
     func apply(_ db: Database) throws {
+        let status = statusRows()
         if !status.isEmpty {
             var st = RawStatement(try db.cachedStatement(sql: """
                 INSERT INTO rollup_status (size, bucket, direction, status, n) VALUES (?, ?, ?, ?, ?)
@@ -108,6 +134,7 @@ struct Rollup {
                 try st.run(db)
             }
         }
+        let domain = domainRows()
         if !domain.isEmpty {
             var st = RawStatement(try db.cachedStatement(sql: """
                 INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)

@@ -303,27 +303,8 @@ public struct Tracker: Sendable {
                 m.recipients.append(RecipientState(recipient: to, origRecipient: origTo))
                 i = m.recipients.count - 1
             }
-            var r = m.recipients[i!]
-            switch d.status {
-            case .sent, .bounced, .deferred, .expired, .softBounce:
-                r.attempts += 1
-                if r.firstAttempt == nil { r.firstAttempt = time }
-                r.lastAttempt = time
-                r.dsn = attempt.dsn
-                r.relay = attempt.relay
-                r.reason = attempt.reply
-                if agent != .error && agent != .retry || r.agent == nil { r.agent = agent.rawValue }
-                switch d.status {
-                case .sent: r.outcome = .sent
-                case .bounced: r.outcome = .bounced
-                case .expired: r.outcome = .expired
-                default: if !r.isFinal { r.outcome = .deferred }
-                }
-            default:
-                break
-            }
-            r.log.append(attempt)
-            m.recipients[i!] = r
+            // In place: a copy of the recipient would copy its attempts' array on the append.
+            m.recipients[i!].record(attempt, status: d.status, agent: agent)
         }
     }
 
@@ -489,12 +470,14 @@ public struct Tracker: Sendable {
     }
 
     mutating func appendRaw<C: Collection>(_ id: Int64, _ bytes: C) where C.Element == UInt8 {
-        if raw[id] == nil {
-            raw[id] = Array(bytes)
-        } else {
-            raw[id]!.append(0x0A)
-            raw[id]!.append(contentsOf: bytes)
-        }
+        // One lookup, appended in place; room for a typical message's lines from the start.
+        raw[id, default: Self.rawBuffer()].appendLine(bytes)
+    }
+
+    static func rawBuffer() -> [UInt8] {
+        var a: [UInt8] = []
+        a.reserveCapacity(2048)
+        return a
     }
 
     mutating func hostID(_ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {
@@ -547,6 +530,40 @@ public struct Tracker: Sendable {
         }
         let sessionLimit = now - maxSessionAge
         sessions = sessions.filter { $0.value.start >= sessionLimit }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends a line, after a newline if there are lines already.
+    @inline(__always)
+    fileprivate mutating func appendLine<C: Collection>(_ line: C) where C.Element == UInt8 {
+        if !isEmpty { append(0x0A) }
+        append(contentsOf: line)
+    }
+}
+
+extension RecipientState {
+    /// One delivery attempt of this recipient.
+    fileprivate mutating func record(_ attempt: Attempt, status: DeliveryStatus, agent: Daemon) {
+        switch status {
+        case .sent, .bounced, .deferred, .expired, .softBounce:
+            attempts += 1
+            if firstAttempt == nil { firstAttempt = attempt.time }
+            lastAttempt = attempt.time
+            dsn = attempt.dsn
+            relay = attempt.relay
+            reason = attempt.reply
+            if agent != .error && agent != .retry || self.agent == nil { self.agent = agent.rawValue }
+            switch status {
+            case .sent: outcome = .sent
+            case .bounced: outcome = .bounced
+            case .expired: outcome = .expired
+            default: if !isFinal { outcome = .deferred }
+            }
+        default:
+            break
+        }
+        log.append(attempt)
     }
 }
 
