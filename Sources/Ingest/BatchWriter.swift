@@ -24,10 +24,12 @@ final class BatchWriter: @unchecked Sendable {
     }
 
     /// Queues a batch. Throws the error of an earlier batch, if one failed.
-    func submit(_ out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64) throws {
+    func submit(_ out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
         slots.wait()
-        lock.withLock { pending.append(AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID)) }
+        lock.withLock {
+            pending.append(AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID, beginsBulkLoad: beginsBulkLoad))
+        }
         queue.async { [self] in
             let batches = lock.withLock { () -> [AppDatabase.Batch] in
                 defer { pending.removeAll(keepingCapacity: true) }

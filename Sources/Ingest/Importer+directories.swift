@@ -116,6 +116,7 @@ extension Importer {
     /// count once. What earlier runs imported is skipped, file by file, whatever the file's name now.
     public func importDirectories(_ directories: [String], patterns: [String]) throws -> ImportSummary {
         let start = monotonicSeconds()
+        startRun()
         var summary = ImportSummary()
         var streams: [FamilyStream] = []
         for dir in directories {
@@ -135,17 +136,13 @@ extension Importer {
         var recentSecond: Int64 = .min
         var pending = 0
         var lastFlush = start
-        func flushAll() throws {
+        func flushAll(lines: Int) throws {
             var cps: [Checkpoint] = []
             for s in streams {
                 cps.append(contentsOf: s.dirty.values)
                 s.dirty.removeAll()
             }
-            var out = tracker.drain()
-            let raw = try RawBlock.compressed(out)
-            out.rawLines = []
-            summary.rejections += Int64(out.rejections.count)
-            try writer.submit(out, raw: raw, checkpoints: cps, nextID: tracker.nextID)
+            summary.rejections += try flush(&tracker, cps, lines: lines)
         }
         while !active.isEmpty {
             var pick = 0
@@ -182,14 +179,24 @@ extension Importer {
             }
             if !(try s.advance(db: db)) { active.remove(at: pick) }
             if pending >= batchLines || pending & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
-                try flushAll()
+                do {
+                    try flushAll(lines: pending)
+                } catch {
+                    abandonRun()
+                    throw error
+                }
                 pending = 0
                 lastFlush = monotonicSeconds()
                 if shouldStop() { break }
             }
         }
-        try flushAll()
-        try writer.finish()
+        do {
+            try flushAll(lines: pending)
+            try endRun(&summary, stopping: shouldStop())
+        } catch {
+            abandonRun()
+            throw error
+        }
         let lines = summary.lines
         progress.update { $0.bytesRead = $0.bytesTotal; $0.lines = lines; $0.filesDone = $0.filesTotal }
         for s in streams { summary.damage += s.damage }

@@ -22,6 +22,8 @@ public struct ImportSummary: Sendable {
     public var messagesWritten: Int64 = 0
     public var damage: [String] = []
     public var seconds: Double = 0
+    /// Time spent building the search indexes at the end of a bulk load (part of `seconds`).
+    public var indexSeconds: Double = 0
 
     /// Counts a parsed line: unknown shapes, Postfix lines, Postfix lines not understood.
     @inline(__always)
@@ -41,6 +43,7 @@ public struct ImportSummary: Sendable {
         s += ", \(unsupported) lines of unknown shape kept"
         if truncatedLines > 0 { s += ", \(truncatedLines) lines cut at 64 KiB" }
         s += ", \(rejections) rejections"
+        if indexSeconds > 0 { s += "; search indexes built in \(format1(indexSeconds)) s" }
         for d in damage { s += "; damaged: \(d)" }
         return s
     }
@@ -71,6 +74,16 @@ public final class Importer: @unchecked Sendable {
     let headCache = FileHeadCache()
     /// Asked after each batch: true ends an import early (everything read so far is written).
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// Bulk loads (AppDatabase+bulk): once more than this many lines came in full batches in a row,
+    /// and at least `bulkLoadRatio` lines per message stored before the import (building the indexes
+    /// again costs in proportion to what is stored), the search indexes are set aside until the
+    /// batches stop coming full (the import has caught up) or the import ends.
+    public var bulkLoadLines: Int64 = 20_000
+    public var bulkLoadRatio: Int64 = 10
+    var fullLines: Int64 = 0
+    var bulkLoading = false
+    var storedAtStart: Int64 = 0
+    var indexSeconds: Double = 0
 
     public init(db: AppDatabase, format: LogFormat, startingYear: Int, domains: DomainMapping) throws {
         self.db = db
@@ -86,6 +99,7 @@ public final class Importer: @unchecked Sendable {
     /// recognised by its checkpoint: the lines up to it are skipped.
     public func importStream(path: String, source: String) throws -> ImportSummary {
         let start = monotonicSeconds()
+        startRun()
         var summary = ImportSummary()
         var gate = ResumeGate(checkpoint: try db.checkpoint(source))
         var checkpoint = try db.checkpoint(source) ?? Checkpoint(source: source, lines: 0, offset: 0, lastTime: 0, lastHash: 0, sameTimeLines: 0)
@@ -116,7 +130,7 @@ public final class Importer: @unchecked Sendable {
             if pendingLines > 0 {
                 checkpoint.lastHash = lastLineHash
                 do {
-                    summary.rejections += try self.flush(&tracker, checkpoint)
+                    summary.rejections += try self.flush(&tracker, checkpoint, lines: pendingLines)
                 } catch {
                     firstError = firstError ?? error
                     throw ImportInterrupted()
@@ -160,7 +174,7 @@ public final class Importer: @unchecked Sendable {
             if pendingLines >= batchLines || pendingLines & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
                 checkpoint.lastHash = fnv1a(line)
                 do {
-                    summary.rejections += try flush(&tracker, checkpoint)
+                    summary.rejections += try flush(&tracker, checkpoint, lines: pendingLines)
                 } catch {
                     firstError = firstError ?? error
                 }
@@ -172,9 +186,17 @@ public final class Importer: @unchecked Sendable {
         } catch is ImportInterrupted {
             read = ReadSummary()
         }
-        if let e = firstError { throw e }
-        summary.rejections += try flush(&tracker, checkpoint)
-        try writer.finish()
+        if let e = firstError {
+            abandonRun()
+            throw e
+        }
+        do {
+            summary.rejections += try flush(&tracker, checkpoint, lines: pendingLines)
+            try endRun(&summary, stopping: shouldStop())
+        } catch {
+            abandonRun()
+            throw error
+        }
         let consumed = summary.lines
         progress.update {
             $0.bytesRead = max($0.bytesRead, $0.bytesTotal)
@@ -188,13 +210,63 @@ public final class Importer: @unchecked Sendable {
 
     /// Queues what the tracker produced with the checkpoint reached. Returns the rejections in it.
     @discardableResult
-    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint) throws -> Int64 {
+    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint, lines: Int) throws -> Int64 {
+        try flush(&tracker, [checkpoint], lines: lines)
+    }
+
+    /// Queues what the tracker produced from `lines` lines, with the checkpoints reached; begins or
+    /// ends a bulk load. Returns the rejections in it.
+    func flush(_ tracker: inout Tracker, _ checkpoints: [Checkpoint], lines: Int) throws -> Int64 {
         var out = tracker.drain()
         // Compressing here keeps the writer, the slower of the two threads, free for the database.
         let raw = try RawBlock.compressed(out)
         out.rawLines = []
-        try writer.submit(out, raw: raw, checkpoints: [checkpoint], nextID: tracker.nextID)
+        let full = lines >= batchLines
+        fullLines = full ? fullLines + Int64(lines) : 0
+        let begin = full && !bulkLoading && fullLines > bulkLoadLines && fullLines >= bulkLoadRatio * storedAtStart
+        if begin { bulkLoading = true }
+        try writer.submit(out, raw: raw, checkpoints: checkpoints, nextID: tracker.nextID, beginsBulkLoad: begin)
+        if !full { try endBulkLoad() }
         return Int64(out.rejections.count)
+    }
+
+    /// Before an import: what is stored decides whether a bulk load pays.
+    func startRun() {
+        storedAtStart = tracker.nextID - 1
+        fullLines = 0
+        indexSeconds = 0
+    }
+
+    /// Waits for the batches queued, then builds the search indexes set aside, if any.
+    func endBulkLoad() throws {
+        guard bulkLoading else { return }
+        bulkLoading = false
+        fullLines = 0
+        try writer.finish()
+        let t0 = monotonicSeconds()
+        try db.restoreSearchIndexes()
+        indexSeconds += monotonicSeconds() - t0
+    }
+
+    /// After an import: the last batches written and the bulk load ended. An import asked to stop
+    /// leaves the indexes to the next opening of the workspace (a stop should be quick).
+    func endRun(_ summary: inout ImportSummary, stopping: Bool) throws {
+        try writer.finish()
+        if stopping {
+            bulkLoading = false
+        } else {
+            try endBulkLoad()
+        }
+        summary.indexSeconds = indexSeconds
+    }
+
+    /// After a failed import: the indexes are built if the database can still be written, else
+    /// when the workspace is next opened.
+    func abandonRun() {
+        guard bulkLoading else { return }
+        bulkLoading = false
+        try? writer.finish()
+        _ = try? db.restoreSearchIndexes()
     }
 }
 
@@ -275,7 +347,8 @@ extension Importer {
             }
             let done = queue.isClosed || stop()
             if pending > 0 && (pending >= batchLines || monotonicSeconds() - lastFlush >= batchSeconds || done) {
-                summary.rejections += try flush(&tracker, checkpoint)
+                // Network sources are live: never a bulk load (not a full batch for the policy).
+                summary.rejections += try flush(&tracker, checkpoint, lines: 0)
                 pending = 0
                 lastFlush = monotonicSeconds()
             }

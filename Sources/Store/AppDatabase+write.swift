@@ -73,12 +73,15 @@ extension AppDatabase {
         public var raw: RawBlock?
         public var checkpoints: [Checkpoint]
         public var nextID: Int64
+        /// A bulk load begins with this batch: the search indexes are set aside first (AppDatabase+bulk).
+        public var beginsBulkLoad: Bool
 
-        public init(out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64) {
+        public init(out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) {
             self.out = out
             self.raw = raw
             self.checkpoints = checkpoints
             self.nextID = nextID
+            self.beginsBulkLoad = beginsBulkLoad
         }
     }
 
@@ -90,6 +93,7 @@ extension AppDatabase {
             // same intervals and domains.
             var rollup = Rollup()
             for b in batches {
+                if b.beginsBulkLoad { try Self.setSearchIndexesAside(db) }
                 try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains,
                               rollup: &rollup, db)
             }

@@ -172,3 +172,87 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         display.stop()
     }
 }
+
+@Suite struct BulkLoadTests {
+    func indexes(_ db: AppDatabase) throws -> [String] {
+        try db.reader.read { try String.fetchAll($0, sql: "SELECT name || ': ' || sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") }
+    }
+
+    /// Imports `log` into a new workspace with batches of 500 lines.
+    func importGenerated(_ log: String, bulk: Bool) throws -> (ws: String, summary: ImportSummary) {
+        let ws = tempDir()
+        let db = try AppDatabase.open(workspace: ws)
+        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+        importer.batchLines = 500
+        importer.batchSeconds = 3600
+        importer.bulkLoadLines = bulk ? 1000 : .max
+        return (ws, try importer.importStream(path: log, source: "stdin"))
+    }
+
+    @Test func aLargeImportSetsTheSearchIndexesAsideAndBuildsThemAtItsEnd() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard let log = try GeneratorPath.generate(into: dir, ["--lines", "20000", "--seed", "3", "--start", "2026-01-01T00:00:00"]) else { return }
+        let plain = try importGenerated(log, bulk: false)
+        let bulk = try importGenerated(log, bulk: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: plain.ws)
+            try? FileManager.default.removeItem(atPath: bulk.ws)
+        }
+        #expect(plain.summary.indexSeconds == 0)
+        #expect(bulk.summary.indexSeconds > 0)
+        #expect(bulk.summary.description.contains("search indexes built in"))
+        let a = try AppDatabase.open(workspace: plain.ws), b = try AppDatabase.open(workspace: bulk.ws)
+        #expect(try indexes(b) == indexes(a))
+        #expect(try indexes(b).contains { $0.hasPrefix("deliveries_orig_recipient: ") && $0.contains("WHERE orig_recipient IS NOT NULL") })
+        #expect(try !b.isBulkLoading())
+        let rows = try exportLines(b)
+        #expect(rows.count > 1000)
+        #expect(rows == (try exportLines(a)))
+        // The searches use the indexes again.
+        let plan = try b.reader.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE sender = 'x@example.com'").map { $0["detail"] as String }
+        }
+        #expect(plan.joined().contains("messages_sender"))
+    }
+
+    @Test func aBulkLoadCutShortIsFinishedWhenTheWorkspaceIsNextOpened() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let before: [String]
+        do {
+            let db = try AppDatabase.open(workspace: ws)
+            before = try indexes(db)
+            // What a killed bulk load leaves: the indexes dropped, their definitions in `meta`.
+            try db.save([AppDatabase.Batch(out: TrackerOutput(), raw: nil, checkpoints: [], nextID: 1, beginsBulkLoad: true)], domains: DomainMapping())
+            #expect(try db.isBulkLoading())
+            #expect(try indexes(db).count == before.count - 7)
+        }
+        let db = try AppDatabase.open(workspace: ws)
+        #expect(try !db.isBulkLoading())
+        #expect(try indexes(db) == before)
+    }
+
+    @Test func onlyFullBatchesOfAFileOrStreamBeginABulkLoad() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let db = try AppDatabase.open(workspace: ws)
+        let importer = try Importer(db: db, format: .default, startingYear: 2020, domains: DomainMapping())
+        importer.batchLines = 5
+        importer.bulkLoadLines = 0
+        importer.bulkLoadRatio = 0
+        let path = ws + "/in.log"
+        try importLog.write(toFile: path, atomically: true, encoding: .utf8)
+        let s = try importer.importStream(path: path, source: "stdin")
+        // Full batches of 5 lines: the second begins a bulk load, which the last (short) batch ends.
+        #expect(s.indexSeconds > 0)
+        #expect(try !db.isBulkLoading())
+        let queue = LineQueue()
+        for line in importLog.split(separator: "\n") { _ = queue.put(Array(line.utf8)) }
+        queue.close()
+        // Network sources are live: never a bulk load, however full their batches.
+        let q = try importer.importQueue(queue, source: "network", stop: { false })
+        #expect(q.lines == 20 && q.indexSeconds == 0)
+        #expect(try !db.isBulkLoading())
+    }
+}
