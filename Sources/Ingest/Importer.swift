@@ -244,7 +244,7 @@ public final class Importer: @unchecked Sendable {
         fullLines = 0
         try writer.finish()
         let t0 = monotonicSeconds()
-        try db.restoreSearchIndexes()
+        try db.finishBulkLoad()
         indexSeconds += monotonicSeconds() - t0
     }
 
@@ -266,7 +266,7 @@ public final class Importer: @unchecked Sendable {
         guard bulkLoading else { return }
         bulkLoading = false
         try? writer.finish()
-        _ = try? db.restoreSearchIndexes()
+        _ = try? db.finishBulkLoad()
     }
 }
 

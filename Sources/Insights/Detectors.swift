@@ -197,22 +197,20 @@ public struct BlockedByRemote: Detector {
         var r = Array(reply.utf8)
         for i in r.indices where r[i] >= 0x41 && r[i] <= 0x5A { r[i] |= 0x20 }
         return r.withUnsafeBufferPointer { hay -> String? in
+            // The first byte found with memchr (vectorised), the rest compared with memcmp.
             func has(_ needle: [UInt8]) -> Bool {
                 guard let first = needle.first else { return true }
-                guard hay.count >= needle.count else { return false }
-                var i = 0
-                let last = hay.count - needle.count
-                outer: while i <= last {
-                    if hay[i] == first {
-                        for j in 1..<needle.count where hay[i + j] != needle[j] {
-                            i += 1
-                            continue outer
-                        }
-                        return true
+                guard hay.count >= needle.count, let base = hay.baseAddress else { return false }
+                return needle.withUnsafeBufferPointer { n in
+                    var i = 0
+                    let last = hay.count - n.count
+                    while i <= last, let p = memchr(base + i, Int32(first), last - i + 1) {
+                        let at = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                        if memcmp(base + at, n.baseAddress!, n.count) == 0 { return true }
+                        i = at + 1
                     }
-                    i += 1
+                    return false
                 }
-                return false
             }
             for p in compiled where p.fragments.contains(where: { parts in parts.allSatisfy { $0.contains(where: has) } }) {
                 // A reply that only names the provider's host must also speak of refusing.
@@ -226,11 +224,13 @@ public struct BlockedByRemote: Detector {
     public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
         let from = now - s.blockedWindow
         var found: [String: (provider: String, host: String, first: AppDatabase.FailedDelivery, count: Int, last: Int64)] = [:]
-        // The same replies come back many times: each is matched once.
+        // The same replies come back many times: each is matched once (once per replay when replaying).
         var memo: [String: String?] = [:]
         for f in try s.replay.failedDeliveries(db, from: from, to: now) {
             let provider: String?
-            if let known = memo[f.reason] { provider = known } else {
+            if let h = s.replay.hourly {
+                provider = h.provider(of: f.reason, Self.provider(of:))
+            } else if let known = memo[f.reason] { provider = known } else {
                 provider = Self.provider(of: f.reason)
                 memo[f.reason] = provider
             }

@@ -9,6 +9,8 @@ public final class HourlyCache: @unchecked Sendable {
     private let lock = NSLock()
     private var senderDomains: [Int64: [String: (total: Int, bounced: Int)]] = [:]
     private var failed: [Int64: [AppDatabase.FailedDelivery]] = [:]
+    /// The provider of each failure reply seen: a reply stays in every window that covers its hour.
+    private var providers: [String: String?] = [:]
     /// Hours kept: the longest window of a detector, and some.
     let keep: Int64
 
@@ -43,6 +45,18 @@ public final class HourlyCache: @unchecked Sendable {
                 }
             }
             return out
+        }
+    }
+
+    /// The provider whose block reply `reply` is (BlockedByRemote), matched once per replay.
+    func provider(of reply: String, _ match: (String) -> String?) -> String? {
+        lock.withLock {
+            if let known = providers[reply] { return known }
+            // Bounded: replies that name queue ids or times are all different.
+            if providers.count >= 100_000 { providers.removeAll(keepingCapacity: true) }
+            let p = match(reply)
+            providers[reply] = p
+            return p
         }
     }
 

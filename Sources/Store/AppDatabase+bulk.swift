@@ -4,8 +4,11 @@ import GRDB
 /// Bulk loads. The indexes that only searches use have random keys (queue ids, message-ids,
 /// senders, recipients): every insert lands on some page of each, and every commit writes those
 /// pages again. While a large import catches up, they are set aside and built once at its end, which
-/// sorts their keys instead. A bulk load that did not end (the process was killed) is finished when
-/// the workspace is next opened: the indexes' definitions wait in `meta` until then.
+/// sorts their keys instead. Likewise the domains' counts of days, weeks and four weeks (each
+/// transaction would update them all again): only the hours' are written, and the larger intervals
+/// are summed from them at the end. A bulk load that did not end (the process was killed) is
+/// finished when the workspace is next opened: the indexes' definitions and the range of hours
+/// wait in `meta` until then.
 extension AppDatabase {
     /// The search indexes, by name. Their definitions are read from the schema when they are set aside.
     static let searchIndexes = [
@@ -13,15 +16,37 @@ extension AppDatabase {
         "deliveries_orig_recipient", "rejections_sender", "rejections_recipient",
     ]
     static let bulkLoadKey = "bulk_load_indexes"
+    /// The hours whose domain counts a bulk load wrote ("first last", hour numbers since 1970).
+    static let bulkRollupKey = "bulk_load_rollup_hours"
 
-    /// Whether the search indexes are set aside (a bulk load under way).
+    /// Whether a bulk load is under way (or was cut short).
     public func isBulkLoading() throws -> Bool {
-        try reader.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [Self.bulkLoadKey]) != nil }
+        try reader.read { try Self.isBulkLoading($0) }
+    }
+
+    static func isBulkLoading(_ db: Database) throws -> Bool {
+        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) != nil
+    }
+
+    /// Widens the range of hours whose larger intervals the end of the bulk load sums again.
+    static func widenBulkRollupHours(_ hours: ClosedRange<Int64>, _ db: Database) throws {
+        var range = hours
+        if let old = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkRollupKey]).flatMap(parseHours) {
+            range = min(old.lowerBound, hours.lowerBound)...max(old.upperBound, hours.upperBound)
+        }
+        try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       arguments: [bulkRollupKey, "\(range.lowerBound) \(range.upperBound)"])
+    }
+
+    static func parseHours(_ text: String) -> ClosedRange<Int64>? {
+        let parts = text.split(separator: " ").compactMap { Int64($0) }
+        guard parts.count == 2, parts[0] <= parts[1] else { return nil }
+        return parts[0]...parts[1]
     }
 
     /// Drops the search indexes, keeping their definitions in `meta` (in the caller's transaction).
     static func setSearchIndexesAside(_ db: Database) throws {
-        guard try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) == nil else { return }
+        guard try !isBulkLoading(db) else { return }
         var definitions: [String: String] = [:]
         for name in searchIndexes {
             if let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) {
@@ -33,39 +58,43 @@ extension AppDatabase {
         for name in definitions.keys.sorted() { try db.execute(sql: "DROP INDEX \(name.quotedDatabaseIdentifier)") }
     }
 
-    /// Builds the search indexes set aside by a bulk load, if any. Returns how many were built.
+    /// Ends a bulk load, if one is under way: sums the larger intervals of the domains' counts and
+    /// builds the search indexes. Returns how many indexes were built.
     @discardableResult
-    public func restoreSearchIndexes() throws -> Int {
-        try Self.restoreSearchIndexes(writer)
+    public func finishBulkLoad() throws -> Int {
+        try Self.finishBulkLoad(writer)
     }
 
     @discardableResult
-    static func restoreSearchIndexes(_ writer: any DatabaseWriter) throws -> Int {
+    static func finishBulkLoad(_ writer: any DatabaseWriter) throws -> Int {
         let pending = try writer.read { db -> Bool in
             try db.tableExists("meta")
-                && String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) != nil
+                && Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])! > 0
         }
         guard pending else { return 0 }
         return try writer.writeWithoutTransaction { db in
             // The sorts of CREATE INDEX spill to temporary files, not to memory (temp_store is MEMORY
-            // for queries), and use the second core, idle now that the import has ended.
+            // for queries), in runs of 4 MB (the size of the page cache then): memory stays bounded
+            // whatever the size of the tables.
             try db.execute(sql: "PRAGMA temp_store = FILE")
-            try db.execute(sql: "PRAGMA threads = 1")
+            try db.execute(sql: "PRAGMA cache_size = -4096")
             defer {
                 try? db.execute(sql: "PRAGMA temp_store = MEMORY")
-                try? db.execute(sql: "PRAGMA threads = 0")
+                try? db.execute(sql: "PRAGMA cache_size = -16384")
             }
             var built = 0
             try db.inTransaction {
-                guard let json = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) else {
-                    return .commit
+                if let hours = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkRollupKey]).flatMap(parseHours) {
+                    try Rollup.rebuildCoarseDomains(hours: hours, db)
                 }
-                let definitions = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
-                for (name, sql) in definitions.sorted(by: { $0.key < $1.key }) where try !db.indexExists(name) {
-                    try db.execute(sql: sql)
-                    built += 1
+                if let json = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) {
+                    let definitions = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+                    for (name, sql) in definitions.sorted(by: { $0.key < $1.key }) where try !db.indexExists(name) {
+                        try db.execute(sql: sql)
+                        built += 1
+                    }
                 }
-                try db.execute(sql: "DELETE FROM meta WHERE key = ?", arguments: [bulkLoadKey])
+                try db.execute(sql: "DELETE FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])
                 return .commit
             }
             return built

@@ -97,7 +97,9 @@ extension AppDatabase {
                 try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains,
                               rollup: &rollup, db)
             }
-            try rollup.apply(db)
+            let bulk = try Self.isBulkLoading(db)
+            try rollup.apply(db, coarseDomains: !bulk)
+            if bulk, let hours = rollup.domainHours { try Self.widenBulkRollupHours(hours, db) }
         }
     }
 

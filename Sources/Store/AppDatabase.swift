@@ -11,8 +11,8 @@ public struct AppDatabase: Sendable {
     public init(_ writer: any DatabaseWriter, checkpointer: Checkpointer? = nil) throws {
         self.writer = writer
         self.checkpointer = checkpointer
-        // A bulk load cut short (the process was killed): its indexes first, as the migrations knew them.
-        try Self.restoreSearchIndexes(writer)
+        // A bulk load cut short (the process was killed) is finished first, on the schema it knew.
+        try Self.finishBulkLoad(writer)
         try Self.migrator.migrate(writer)
     }
 

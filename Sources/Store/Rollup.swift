@@ -68,13 +68,14 @@ struct Rollup {
         return rows
     }
 
-    /// The domain counts at every size, with the `*` rows of the larger ones.
-    func domainRows() -> [SizedDomainKey: Int] {
+    /// The domain counts at every size (only the hours' with `coarse` false), with the `*` rows of the larger ones.
+    func domainRows(coarse: Bool = true) -> [SizedDomainKey: Int] {
         var rows: [SizedDomainKey: Int] = [:]
-        rows.reserveCapacity(domain.count * 3)
+        rows.reserveCapacity(domain.count * (coarse ? 3 : 1))
+        let sizes = coarse ? Self.domainSizes : [Self.domainBucket]
         for (k, n) in domain where n != 0 {
             let time = k.bucket * Self.domainBucket
-            for size in Self.domainSizes {
+            for size in sizes {
                 rows[SizedDomainKey(size: size, bucket: time / size, domain: k.domain, status: k.status), default: 0] += n
                 if size >= Self.allStatusFrom {
                     rows[SizedDomainKey(size: size, bucket: time / size, domain: k.domain, status: Self.allStatuses), default: 0] += n
@@ -118,7 +119,19 @@ struct Rollup {
         }
     }
 
-    func apply(_ db: Database) throws {
+    /// The hours whose domain counts changed.
+    var domainHours: ClosedRange<Int64>? {
+        var lo = Int64.max, hi = Int64.min
+        for (k, n) in domain where n != 0 {
+            lo = min(lo, k.bucket)
+            hi = max(hi, k.bucket)
+        }
+        return lo <= hi ? lo...hi : nil
+    }
+
+    /// Writes the counts. With `coarseDomains` false (a bulk load), the domains' counts go to the
+    /// hours' rows only; `rebuildCoarseDomains` sums the larger intervals from them at its end.
+    func apply(_ db: Database, coarseDomains: Bool = true) throws {
         let status = statusRows()
         if !status.isEmpty {
             var st = RawStatement(try db.cachedStatement(sql: """
@@ -134,7 +147,7 @@ struct Rollup {
                 try st.run(db)
             }
         }
-        let domain = domainRows()
+        let domain = domainRows(coarse: coarseDomains)
         if !domain.isEmpty {
             var st = RawStatement(try db.cachedStatement(sql: """
                 INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)
@@ -154,6 +167,35 @@ struct Rollup {
                 st.bind(k.status)
                 st.bind(n)
                 try st.run(db)
+            }
+        }
+    }
+
+    /// The domain rows of the larger intervals that overlap hours `hours`, summed again from the
+    /// hours' rows (which every write keeps exact).
+    static func rebuildCoarseDomains(hours: ClosedRange<Int64>, _ db: Database) throws {
+        // Every status named, so that the key (size, status, bucket, domain) reads ranges of intervals.
+        let statuses = outcomes.map { "'\($0)'" }.joined(separator: ", ")
+        for size in domainSizes where size > domainBucket {
+            let per = size / domainBucket
+            let first = hours.lowerBound / per, last = hours.upperBound / per
+            try db.execute(sql: "DELETE FROM rollup_domain WHERE size = ? AND status IN (\(statuses), '\(allStatuses)') AND bucket BETWEEN ? AND ?",
+                           arguments: [size, first, last])
+            for status in outcomes {
+                try db.execute(sql: """
+                    INSERT INTO rollup_domain (size, bucket, domain, status, n)
+                    SELECT ?1, bucket / ?2, domain, status, SUM(n) FROM rollup_domain
+                    WHERE size = ?3 AND status = ?4 AND bucket BETWEEN ?5 AND ?6
+                    GROUP BY bucket / ?2, domain HAVING SUM(n) != 0
+                    """, arguments: [size, per, domainBucket, status, first * per, (last + 1) * per - 1])
+            }
+            if size >= allStatusFrom {
+                try db.execute(sql: """
+                    INSERT INTO rollup_domain (size, bucket, domain, status, n)
+                    SELECT size, bucket, domain, ?, SUM(n) FROM rollup_domain
+                    WHERE size = ? AND status IN (\(statuses)) AND bucket BETWEEN ? AND ?
+                    GROUP BY bucket, domain HAVING SUM(n) != 0
+                    """, arguments: [allStatuses, size, first, last])
             }
         }
     }

@@ -209,6 +209,12 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         let rows = try exportLines(b)
         #expect(rows.count > 1000)
         #expect(rows == (try exportLines(a)))
+        // The dashboard's counts: the larger intervals summed from the hours at the end are the same.
+        for table in ["rollup_domain", "rollup_status"] {
+            let sql = "SELECT * FROM \(table) WHERE n != 0 ORDER BY 1, 2, 3, 4"
+            let x = try a.reader.read { try Row.fetchAll($0, sql: sql) }, y = try b.reader.read { try Row.fetchAll($0, sql: sql) }
+            #expect(x.count > 20 && x == y, "\(table): \(x.count) and \(y.count) rows")
+        }
         // The searches use the indexes again.
         let plan = try b.reader.read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE sender = 'x@example.com'").map { $0["detail"] as String }
@@ -227,10 +233,21 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
             try db.save([AppDatabase.Batch(out: TrackerOutput(), raw: nil, checkpoints: [], nextID: 1, beginsBulkLoad: true)], domains: DomainMapping())
             #expect(try db.isBulkLoading())
             #expect(try indexes(db).count == before.count - 7)
+            // An hour's count written, its day's, week's and four weeks' not yet summed.
+            try db.writer.write { db in
+                try db.execute(sql: "INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (3600, 491000, 'x.example', 'sent', 5)")
+                try db.execute(sql: "INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (86400, 20458, 'x.example', 'sent', 2)")
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('bulk_load_rollup_hours', '491000 491000')")
+            }
         }
         let db = try AppDatabase.open(workspace: ws)
         #expect(try !db.isBulkLoading())
         #expect(try indexes(db) == before)
+        let counts = try db.reader.read {
+            try Row.fetchAll($0, sql: "SELECT size, status, n FROM rollup_domain WHERE domain = 'x.example' ORDER BY size, status").map { "\($0[0] as Int64) \($0[1] as String) \($0[2] as Int)" }
+        }
+        #expect(counts == ["3600 sent 5", "86400 * 5", "86400 sent 5", "604800 * 5", "604800 sent 5", "2419200 * 5", "2419200 sent 5"])
+        #expect(try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM meta WHERE key LIKE 'bulk_load%'") } == 0)
     }
 
     @Test func onlyFullBatchesOfAFileOrStreamBeginABulkLoad() throws {
