@@ -104,6 +104,7 @@ public final class Importer: @unchecked Sendable {
         var gate = ResumeGate(checkpoint: try db.checkpoint(source))
         var checkpoint = try db.checkpoint(source) ?? Checkpoint(source: source, lines: 0, offset: 0, lastTime: 0, lastHash: 0, sameTimeLines: 0)
         var pendingLines = 0
+        var skippedBefore: Int64 = 0
         var progressBytes: Int64 = 0
         var lastFlush = start
         var lastTime: Int64 = 0
@@ -130,7 +131,9 @@ public final class Importer: @unchecked Sendable {
             if pendingLines > 0 {
                 checkpoint.lastHash = lastLineHash
                 do {
-                    summary.rejections += try self.flush(&tracker, checkpoint, lines: pendingLines)
+                    summary.rejections += try self.flush(&tracker, checkpoint, lines: pendingLines,
+                                                         skipped: Int(summary.skipped - skippedBefore))
+                    skippedBefore = summary.skipped
                 } catch {
                     firstError = firstError ?? error
                     throw ImportInterrupted()
@@ -174,7 +177,8 @@ public final class Importer: @unchecked Sendable {
             if pendingLines >= batchLines || pendingLines & 1023 == 0 && monotonicSeconds() - lastFlush >= batchSeconds {
                 checkpoint.lastHash = fnv1a(line)
                 do {
-                    summary.rejections += try flush(&tracker, checkpoint, lines: pendingLines)
+                    summary.rejections += try flush(&tracker, checkpoint, lines: pendingLines, skipped: Int(summary.skipped - skippedBefore))
+                    skippedBefore = summary.skipped
                 } catch {
                     firstError = firstError ?? error
                 }
@@ -210,19 +214,20 @@ public final class Importer: @unchecked Sendable {
 
     /// Queues what the tracker produced with the checkpoint reached. Returns the rejections in it.
     @discardableResult
-    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint, lines: Int) throws -> Int64 {
-        try flush(&tracker, [checkpoint], lines: lines)
+    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint, lines: Int, skipped: Int = 0) throws -> Int64 {
+        try flush(&tracker, [checkpoint], lines: lines, skipped: skipped)
     }
 
-    /// Queues what the tracker produced from `lines` lines, with the checkpoints reached; begins or
-    /// ends a bulk load. Returns the rejections in it.
-    func flush(_ tracker: inout Tracker, _ checkpoints: [Checkpoint], lines: Int) throws -> Int64 {
+    /// Queues what the tracker produced from `lines` lines (`skipped` of them imported before), with
+    /// the checkpoints reached; begins or ends a bulk load. Returns the rejections in it.
+    func flush(_ tracker: inout Tracker, _ checkpoints: [Checkpoint], lines: Int, skipped: Int = 0) throws -> Int64 {
         var out = tracker.drain()
         // Compressing here keeps the writer, the slower of the two threads, free for the database.
         let raw = try RawBlock.compressed(out)
         out.rawLines = []
         let full = lines >= batchLines
-        fullLines = full ? fullLines + Int64(lines) : 0
+        // Lines read again and skipped write nothing: they do not make a bulk load.
+        fullLines = full ? fullLines + Int64(lines - skipped) : 0
         let begin = full && !bulkLoading && fullLines > bulkLoadLines && fullLines >= bulkLoadRatio * storedAtStart
         if begin { bulkLoading = true }
         try writer.submit(out, raw: raw, checkpoints: checkpoints, nextID: tracker.nextID, beginsBulkLoad: begin)

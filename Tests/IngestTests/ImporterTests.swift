@@ -215,6 +215,13 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
             let x = try a.reader.read { try Row.fetchAll($0, sql: sql) }, y = try b.reader.read { try Row.fetchAll($0, sql: sql) }
             #expect(x.count > 20 && x == y, "\(table): \(x.count) and \(y.count) rows")
         }
+        // The same log again: every line is skipped, which is no reason for a bulk load.
+        let again = try Importer(db: b, format: .default, startingYear: 2026, domains: DomainMapping())
+        again.batchLines = 500
+        again.bulkLoadLines = 1000
+        again.bulkLoadRatio = 0
+        let s = try again.importStream(path: log, source: "stdin")
+        #expect(s.skipped == s.lines && s.indexSeconds == 0)
         // The searches use the indexes again.
         let plan = try b.reader.read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE sender = 'x@example.com'").map { $0["detail"] as String }
