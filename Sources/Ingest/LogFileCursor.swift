@@ -106,10 +106,11 @@ public final class LogFileCursor {
             pos = nl + 1
             offset += Int64(pos - start)
             let len = nl - start
-            lineBuffer.removeAll(keepingCapacity: true)
-            lineBuffer.append(contentsOf: pending[start..<(start + min(len, maxLineLength))])
             if len > maxLineLength { truncatedLines += 1 }
-            return lineBuffer.withUnsafeBufferPointer { ($0, len > maxLineLength) }
+            // The line where it lies in `pending`, which stays as it is until the next call (like
+            // `lineBuffer` for the lines that need a copy).
+            let count = min(len, maxLineLength)
+            return pending.withUnsafeBufferPointer { (UnsafeBufferPointer(rebasing: $0[start..<(start + count)]), len > maxLineLength) }
         }
     }
 

@@ -216,13 +216,14 @@ public struct Tracker: Sendable {
         let skey = SessionKey(host: hostID(header, line), pid: header.process.pid ?? -1)
         switch e {
         case .connect(let p):
-            sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time,
-                                     lines: Array(line))
+            var lines: [UInt8] = []
+            lines.reserveCapacity(512)
+            lines.append(contentsOf: line)
+            sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time, lines: lines)
         case .tls, .sessionNote:
-            if var s = sessions[skey], s.lines.count < maxSessionBytes {
-                s.lines.append(0x0A)
-                s.lines.append(contentsOf: line)
-                sessions[skey] = s
+            // In place: a copy of the session would copy its lines on the append.
+            if let i = sessions.index(forKey: skey), sessions.values[i].lines.count < maxSessionBytes {
+                sessions.values.withMutableElement(at: i) { $0.lines.appendLine(line) }
             }
         case .client(let c):
             let key = queueKey(header, line, c.queueID)
