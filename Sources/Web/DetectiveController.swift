@@ -45,7 +45,7 @@ struct DetectiveController {
                 var pq = q
                 if value("from") == nil { pq["from"] = "1970-01-01" }
                 period = try Period.parse(pq)
-            } catch let e as HTTPError {
+            } catch is HTTPError {
                 throw BadQuery(message: N_("Enter the dates as YYYY-MM-DD."))
             }
             s.from = period!.from

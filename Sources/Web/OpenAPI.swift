@@ -167,8 +167,7 @@ struct APIDocController {
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: doc))
         }
         router.get("/api") { _, context in
-            let l = context.localizer
-            return pages.render("api", ["endpoints": APIDoc.endpoints.map { e -> [String: Any] in
+            pages.render("api", ["endpoints": APIDoc.endpoints.map { e -> [String: Any] in
                 ["method": e.method, "path": e.path, "summary": e.summary, "anchor": (e.method + e.path).replacingOccurrences(of: "/", with: "-"),
                  "hasParams": !e.params.isEmpty,
                  "params": e.params.map { ["name": $0.name, "in": $0.location, "description": $0.description] },
