@@ -44,7 +44,20 @@ extension AppDatabase {
         return parts[0]...parts[1]
     }
 
-    /// Drops the search indexes, keeping their definitions in `meta` (in the caller's transaction).
+    /// Begins a bulk load: drops the search indexes, keeping their definitions in `meta`, in a
+    /// transaction of its own whose statement journals go to temporary files (in memory, as
+    /// temp_store has them for queries, dropping the indexes of millions of rows took some 50 MB).
+    func setSearchIndexesAside() throws {
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA temp_store = FILE")
+            defer { try? db.execute(sql: "PRAGMA temp_store = MEMORY") }
+            try db.inTransaction {
+                try Self.setSearchIndexesAside(db)
+                return .commit
+            }
+        }
+    }
+
     static func setSearchIndexesAside(_ db: Database) throws {
         guard try !isBulkLoading(db) else { return }
         var definitions: [String: String] = [:]

@@ -88,12 +88,12 @@ extension AppDatabase {
     /// Writes what the tracker produced in several batches, and the checkpoints reached, in order, in
     /// one transaction.
     public func save(_ batches: [Batch], domains: DomainMapping) throws {
+        if batches.contains(where: \.beginsBulkLoad) { try setSearchIndexesAside() }
         try writer.write { db in
             // One set of counts for the whole transaction: batches written together often count the
             // same intervals and domains.
             var rollup = Rollup()
             for b in batches {
-                if b.beginsBulkLoad { try Self.setSearchIndexesAside(db) }
                 try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains,
                               rollup: &rollup, db)
             }

@@ -222,6 +222,20 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         again.bulkLoadRatio = 0
         let s = try again.importStream(path: log, source: "stdin")
         #expect(s.skipped == s.lines && s.indexSeconds == 0)
+        // A second log into that workspace: too few lines per stored message for a bulk load of a
+        // small workspace, enough for the rule of the larger ones (lines enough, one per two messages).
+        let dir2 = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir2) }
+        let log2 = try GeneratorPath.generate(into: dir2, ["--lines", "20000", "--seed", "4", "--start", "2026-01-03T00:00:00"])!
+        for (large, expectBulk) in [(Int64(5000), true), (Int64(50_000), false)] {
+            let more = try Importer(db: b, format: .default, startingYear: 2026, domains: DomainMapping())
+            more.batchLines = 500
+            more.bulkLoadLines = 1000
+            more.bulkLoadRatio = 1000
+            more.bulkLoadLargeLines = large
+            let s2 = try more.importStream(path: log2, source: "second-\(large)")
+            #expect((s2.indexSeconds > 0) == expectBulk, "bulkLoadLargeLines \(large)")
+        }
         // The searches use the indexes again.
         let plan = try b.reader.read { db in
             try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE sender = 'x@example.com'").map { $0["detail"] as String }
