@@ -42,6 +42,8 @@ public struct Tracker: Sendable {
     var hostIndex: [[UInt8]: UInt32] = [:]
     var byQueue: [QueueKey: Int64] = [:]
     var awaiting: [QueueKey: Int64] = [:]
+    /// Queues removed since the last drain, with their messages (still in `live` until then).
+    var removedQueues: [QueueKey: Int64] = [:]
     var live: [Int64: MessageState] = [:]
     var raw: [Int64: [UInt8]] = [:]
     var dirty: Set<Int64> = []
@@ -90,6 +92,7 @@ public struct Tracker: Sendable {
             }
         }
         dirty.removeAll(keepingCapacity: true)
+        removedQueues.removeAll(keepingCapacity: true)
         for id in completed {
             live.removeValue(forKey: id)
             notifications.removeValue(forKey: id)
@@ -147,8 +150,10 @@ public struct Tracker: Sendable {
         case .postsuper(let qid?, .removed, _):
             removed(qid, header, line, time)
         case .notification(let qid, let kind, let newQID):
-            guard let id = message(for: qid, header, line, time, create: true) else { return }
-            let child = message(for: newQID, header, line, time, create: true)!
+            // The bounce daemon may log this after qmgr's `removed` of either queue (a notification
+            // delivered locally within the same millisecond): a queue removed in this batch still counts.
+            guard let id = justRemoved(qid, header, line) ?? message(for: qid, header, line, time, create: true) else { return }
+            let child = justRemoved(newQID, header, line) ?? message(for: newQID, header, line, time, create: true)!
             if child != id {
                 update(child, time, nil) { c in
                     c.origin = .notification
@@ -356,6 +361,7 @@ public struct Tracker: Sendable {
     mutating func removed(_ qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64) {
         let key = queueKey(header, line, qid)
         guard let id = byQueue.removeValue(forKey: key) else { return }
+        removedQueues[key] = id
         let q = line.string(qid)
         update(id, time, line) { m in
             m.liveQueues.removeAll { $0 == q }
@@ -428,6 +434,15 @@ public struct Tracker: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The message of a queue removed since the last drain, if no live queue has its id now (a
+    /// reused id belongs to the new message) and the message is still held.
+    mutating func justRemoved(_ qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !removedQueues.isEmpty else { return nil }
+        let key = queueKey(header, line, qid)
+        guard byQueue[key] == nil, let id = removedQueues[key], live[id] != nil else { return nil }
+        return id
+    }
 
     /// The live message of a queue id, or a new one (for logs that begin mid-stream, NDRs...).
     mutating func message(for qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64,

@@ -105,6 +105,27 @@ import Tracking
         #expect(ndr?.parentID == r.messages.values.first { $0.firstQueueID == "5555EEEE55" }?.id)
     }
 
+    /// Seen with a real Postfix: the notification was delivered and removed, and its original removed
+    /// too, before the bounce daemon logged which queue the notification was.
+    @Test func aNotificationLoggedAfterBothQueuesWereRemoved() {
+        let r = run("""
+            Jan  1 10:00:00 m postfix/qmgr[3]: 901D71583D: from=<bob@m.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 901D71583D: to=<x@unreachable.example>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to unreachable.example[192.0.2.66]:25: Connection refused)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 901D71583D: from=<bob@m.example>, status=expired, returned to sender
+            Jan  6 10:00:01 m postfix/cleanup[2]: 0260C15811: message-id=<20200106100001.0260C15811@m.example>
+            Jan  6 10:00:01 m postfix/qmgr[3]: 0260C15811: from=<>, size=2465, nrcpt=1 (queue active)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 901D71583D: removed
+            Jan  6 10:00:01 m postfix/local[6]: 0260C15811: to=<bob@m.example>, relay=local, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 0260C15811: removed
+            Jan  6 10:00:01 m postfix/bounce[7]: 901D71583D: sender non-delivery notification: 0260C15811
+            """)
+        #expect(r.outcomes == ["901D71583D <?> from=<bob@m.example> to=<x@unreachable.example> expired attempts=1 returned=true outbound"])
+        let ndr = r.messages.values.first { $0.firstQueueID == "0260C15811" }
+        #expect(ndr?.origin == .notification)
+        #expect(ndr?.parentID == r.messages.values.first { $0.firstQueueID == "901D71583D" }?.id)
+        #expect(r.messages.count == 2)
+    }
+
     @Test func multiRecipientMixedOutcomesAndInFlightDeferral() {
         let r = run("""
             Jan  1 10:00:00 m postfix/smtpd[1]: 8888BBBB88: client=app[10.0.0.5], sasl_method=PLAIN, sasl_username=app
