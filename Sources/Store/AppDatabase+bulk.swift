@@ -25,17 +25,16 @@ extension AppDatabase {
     }
 
     static func isBulkLoading(_ db: Database) throws -> Bool {
-        try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) != nil
+        try meta(bulkLoadKey, db) != nil
     }
 
     /// Widens the range of hours whose larger intervals the end of the bulk load sums again.
     static func widenBulkRollupHours(_ hours: ClosedRange<Int64>, _ db: Database) throws {
         var range = hours
-        if let old = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkRollupKey]).flatMap(parseHours) {
+        if let old = try meta(bulkRollupKey, db).flatMap(parseHours) {
             range = min(old.lowerBound, hours.lowerBound)...max(old.upperBound, hours.upperBound)
         }
-        try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                       arguments: [bulkRollupKey, "\(range.lowerBound) \(range.upperBound)"])
+        try setMeta(bulkRollupKey, "\(range.lowerBound) \(range.upperBound)", db)
     }
 
     static func parseHours(_ text: String) -> ClosedRange<Int64>? {
@@ -45,15 +44,15 @@ extension AppDatabase {
     }
 
     /// Begins a bulk load: drops the search indexes, keeping their definitions in `meta`, in a
-    /// transaction of its own whose statement journals go to temporary files (in memory, as
-    /// temp_store has them for queries, dropping the indexes of millions of rows took some 50 MB).
+    /// transaction of its own whose statement journals go to temporary files (in memory, dropping the
+    /// indexes of 600,000 messages took some 50 MB).
     func setSearchIndexesAside() throws {
         try writer.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA temp_store = FILE")
-            defer { try? db.execute(sql: "PRAGMA temp_store = MEMORY") }
-            try db.inTransaction {
-                try Self.setSearchIndexesAside(db)
-                return .commit
+            try Self.withTemporaryFiles(db) {
+                try db.inTransaction {
+                    try Self.setSearchIndexesAside(db)
+                    return .commit
+                }
             }
         }
     }
@@ -67,7 +66,7 @@ extension AppDatabase {
             }
         }
         let json = String(decoding: try JSONEncoder().encode(definitions), as: UTF8.self)
-        try db.execute(sql: "INSERT INTO meta (key, value) VALUES (?, ?)", arguments: [bulkLoadKey, json])
+        try setMeta(bulkLoadKey, json, db)
         for name in definitions.keys.sorted() { try db.execute(sql: "DROP INDEX \(name.quotedDatabaseIdentifier)") }
     }
 
@@ -86,32 +85,37 @@ extension AppDatabase {
         }
         guard pending else { return 0 }
         return try writer.writeWithoutTransaction { db in
-            // The sorts of CREATE INDEX spill to temporary files, not to memory (temp_store is MEMORY
-            // for queries), in runs of 4 MB (the size of the page cache then): memory stays bounded
-            // whatever the size of the tables.
-            try db.execute(sql: "PRAGMA temp_store = FILE")
+            // The sorts of CREATE INDEX spill to temporary files in runs of 4 MB (the size of the page
+            // cache then): memory stays bounded whatever the size of the tables.
             try db.execute(sql: "PRAGMA cache_size = -4096")
-            defer {
-                try? db.execute(sql: "PRAGMA temp_store = MEMORY")
-                try? db.execute(sql: "PRAGMA cache_size = -16384")
-            }
+            defer { try? db.execute(sql: "PRAGMA cache_size = -16384") }
             var built = 0
-            try db.inTransaction {
-                if let hours = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkRollupKey]).flatMap(parseHours) {
-                    try Rollup.rebuildCoarseDomains(hours: hours, db)
-                }
-                if let json = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [bulkLoadKey]) {
-                    let definitions = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
-                    for (name, sql) in definitions.sorted(by: { $0.key < $1.key }) where try !db.indexExists(name) {
-                        try db.execute(sql: sql)
-                        built += 1
+            try Self.withTemporaryFiles(db) {
+                try db.inTransaction {
+                    if let hours = try meta(bulkRollupKey, db).flatMap(parseHours) {
+                        try Rollup.rebuildCoarseDomains(hours: hours, db)
                     }
+                    if let json = try meta(bulkLoadKey, db) {
+                        let definitions = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+                        for (name, sql) in definitions.sorted(by: { $0.key < $1.key }) where try !db.indexExists(name) {
+                            try db.execute(sql: sql)
+                            built += 1
+                        }
+                    }
+                    try db.execute(sql: "DELETE FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])
+                    return .commit
                 }
-                try db.execute(sql: "DELETE FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])
-                return .commit
             }
             return built
         }
+    }
+
+    /// Runs `body` with SQLite's temporary files (statement journals, sorts) on disk: temp_store is
+    /// MEMORY for the queries, where a bulk load's work would hold tens of MB.
+    static func withTemporaryFiles<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.execute(sql: "PRAGMA temp_store = FILE")
+        defer { try? db.execute(sql: "PRAGMA temp_store = MEMORY") }
+        return try body()
     }
 }
 
