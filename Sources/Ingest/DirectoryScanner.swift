@@ -97,13 +97,22 @@ public enum DirectoryScanner {
                                                 modified: Int64(st.st_mtim.tv_sec))
                     var fingerprint: Int64 = 0
                     var firstTime: Int64 = 0
+                    var inode = UInt64(st.st_ino)
+                    var size = Int64(st.st_size)
                     // The live file is read again each time: copytruncate can rewrite it in place
                     // with the same size within the same second.
                     if rot != .live, let head = cache.heads[key] {
                         (fingerprint, firstTime) = head
                     } else {
                         let cursor = try LogFileCursor(path: path)
-                        if let (line, _) = try cursor.nextLine() {
+                        // The file opened is the one described (renamed in between: its own inode and size).
+                        var renamed = false
+                        if let now = cursor.fileStatus, now.inode != inode {
+                            (inode, size) = now
+                            renamed = true
+                        }
+                        // Only a whole line identifies a file (the live one may be half written).
+                        if let (line, _) = try cursor.nextLine(final: rot != .live) {
                             fingerprint = fingerprintOf(line)
                             let t = parser.parse(line).header.time
                             if t.isKnown {
@@ -111,11 +120,11 @@ public enum DirectoryScanner {
                                 firstTime = t.unixSeconds(year: year)
                             }
                         }
-                        if rot != .live { cache.heads[key] = (fingerprint, firstTime) }
+                        if rot != .live && !renamed { cache.heads[key] = (fingerprint, firstTime) }
                     }
                     // The same content under two names (numbered and dated rotations) is read once.
                     if fingerprint != 0 && !seen.insert(fingerprint).inserted && rot != .live { continue }
-                    files.append(LogFileInfo(path: path, name: name, rotation: rot, inode: UInt64(st.st_ino), size: Int64(st.st_size),
+                    files.append(LogFileInfo(path: path, name: name, rotation: rot, inode: inode, size: size,
                                              modified: Int64(st.st_mtim.tv_sec), fingerprint: fingerprint, firstTime: firstTime))
                 } catch {
                     unreadable.append("\(path): \(error)")

@@ -45,15 +45,7 @@ final class FamilyStream {
     func advance(db: AppDatabase) throws -> Bool {
         while true {
             if let c = cursor, let (l, cut) = try c.nextLine(final: fileIndex < family.files.count - 1) {
-                line.removeAll(keepingCapacity: true)
-                line.append(contentsOf: l)
-                truncated = cut
-                let r = line.withUnsafeBufferPointer { parser.parse($0) }
-                record = r
-                var t = r.header.time.isKnown ? years.unixSeconds(for: r.header.time) : lastTime
-                if t == 0 { t = lastTime }
-                time = t
-                lastTime = t
+                take(l, cut)
                 return true
             }
             // The current file is done (or there is none yet).
@@ -85,16 +77,62 @@ final class FamilyStream {
                 checkpoint = nil
                 continue
             }
+            // The name may no longer be the file the scan saw (rotated or truncated since): read with
+            // that file's checkpoint, it would skip or repeat lines. Its family waits for the next look.
+            let opened: LogFileCursor
+            let sameFile: Bool
+            let first: (line: UnsafeBufferPointer<UInt8>, truncated: Bool)?
             do {
-                cursor = try LogFileCursor(path: file.path, skip: cp.offset)
+                opened = try LogFileCursor(path: file.path)
+                sameFile = opened.fileStatus?.inode == file.inode
+                first = sameFile ? try opened.nextLine(final: !file.isLive) : nil
             } catch {
                 damage.append("\(error)")
                 cursor = nil
                 checkpoint = nil
                 continue
             }
+            if sameFile && first == nil && file.fingerprint == 0 {
+                // Without a whole line (yet): nothing to read.
+                cursor = nil
+                checkpoint = nil
+                if file.isLive { return false }
+                continue
+            }
+            guard let first, DirectoryScanner.fingerprintOf(first.line) == file.fingerprint else {
+                cursor = nil
+                checkpoint = nil
+                fileIndex = family.files.count
+                return false
+            }
+            cursor = opened
             checkpoint = cp
+            if cp.offset == 0 {
+                take(first.line, first.truncated)
+                return true
+            }
+            do {
+                try opened.skip(cp.offset - opened.offset)
+            } catch {
+                damage.append("\(error)")
+                cursor = nil
+                checkpoint = nil
+                continue
+            }
         }
+    }
+
+    /// Makes `l` the line waiting to be merged.
+    private func take(_ l: UnsafeBufferPointer<UInt8>, _ cut: Bool) {
+        line.removeAll(keepingCapacity: true)
+        line.append(contentsOf: l)
+        truncated = cut
+        let r = line.withUnsafeBufferPointer { parser.parse($0) }
+        record = r
+        var t = r.header.time.isKnown ? years.unixSeconds(for: r.header.time) : lastTime
+        if t == 0 { t = lastTime }
+        time = t
+        lastTime = t
     }
 
     /// Records that the current line was consumed.
@@ -109,21 +147,41 @@ final class FamilyStream {
     }
 }
 
+/// The log files found in watched directories at one look.
+public struct DirectoryScan: Sendable {
+    public var families: [LogFamily] = []
+    public var unreadable: [String] = []
+}
+
 extension Importer {
     /// Imports the log files of watched directories: every file of the patterns, rotated ones
     /// included (numbered, dated, gzip, bzip2), oldest first, the patterns merged in time order.
     /// Lines that two patterns both hold (Debian's rsyslog writes warnings to mail.log and mail.warn)
     /// count once. What earlier runs imported is skipped, file by file, whatever the file's name now.
     public func importDirectories(_ directories: [String], patterns: [String]) throws -> ImportSummary {
+        try importScanned(scanDirectories(directories, patterns: patterns))
+    }
+
+    /// The log files of `directories` as they are now (the first half of `importDirectories`).
+    public func scanDirectories(_ directories: [String], patterns: [String]) throws -> DirectoryScan {
+        var scan = DirectoryScan()
+        for dir in directories {
+            let s = try DirectoryScanner.scan(directory: dir, patterns: patterns, cache: headCache)
+            scan.families += s.families
+            scan.unreadable += s.unreadable
+        }
+        return scan
+    }
+
+    /// Imports the files of a scan. A file renamed since the scan (its name now another file's) ends
+    /// its family's reading for this call; the next scan finds it under its new name.
+    public func importScanned(_ scan: DirectoryScan) throws -> ImportSummary {
         let start = monotonicSeconds()
         startRun()
         var summary = ImportSummary()
+        summary.damage += scan.unreadable
         var streams: [FamilyStream] = []
-        for dir in directories {
-            let scan = try DirectoryScanner.scan(directory: dir, patterns: patterns, cache: headCache)
-            summary.damage += scan.unreadable
-            for f in scan.families { streams.append(FamilyStream(family: f, index: streams.count, parser: parser)) }
-        }
+        for f in scan.families { streams.append(FamilyStream(family: f, index: streams.count, parser: parser)) }
         let total = streams.reduce(Int64(0)) { $0 + $1.family.files.reduce(0) { $0 + $1.size } }
         let files = streams.reduce(0) { $0 + $1.family.files.count }
         progress.update { $0.bytesTotal = total; $0.filesTotal = files; $0.bytesRead = 0; $0.filesDone = 0 }

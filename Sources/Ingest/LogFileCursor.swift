@@ -175,6 +175,11 @@ public final class LogFileCursor {
 
     private var eofAfterDamage = false
 
+    /// Passes over the next `count` uncompressed bytes (fewer at the end of the file).
+    public func skip(_ count: Int64) throws {
+        if count > 0 { try skipBytes(count) }
+    }
+
     private func skipBytes(_ count: Int64) throws {
         var left = count
         while left > 0 {

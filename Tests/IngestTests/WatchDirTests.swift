@@ -125,6 +125,50 @@ func referenceExport(_ lines: [String]) throws -> [String] {
         #expect(try exportLines(try AppDatabase.open(workspace: ws)) == (try referenceExport(all)))
     }
 
+    /// Following a directory, the files can rotate between the look at the directory and the reading
+    /// of its files: the name read is then another file than the one the look saw (and checkpointed).
+    @Test func aRotationBetweenTheScanAndTheReadingLosesAndRepeatsNothing() throws {
+        let dir = tempDir(), ws = tempDir()
+        defer { for d in [dir, ws] { try? FileManager.default.removeItem(atPath: d) } }
+        let all = syntheticLog(0..<200)
+        let live = dir + "/mail.log"
+        try write(Array(all[0..<400]), live)
+        let db = try AppDatabase.open(workspace: ws)
+        let importer = try Importer(db: db, format: .default, startingYear: 2021, domains: DomainMapping())
+        func dated() throws { for f in try FileManager.default.contentsOfDirectory(atPath: dir) { try setModified(dir + "/" + f) } }
+        try dated()
+        _ = try importer.importDirectories([dir], patterns: ["mail.log"])
+        // Rename and create, after the look: the new, shorter file under the name the look saw.
+        try append(Array(all[400..<500]), live)
+        try dated()
+        var stale = try importer.scanDirectories([dir], patterns: ["mail.log"])
+        #expect(sh("mv \(live) \(dir)/mail.log.1") == 0)
+        try write(Array(all[500..<520]), live)
+        try dated()
+        _ = try importer.importScanned(stale)
+        _ = try importer.importDirectories([dir], patterns: ["mail.log"])
+        // copytruncate after the look: the same file (inode) with other lines.
+        try append(Array(all[520..<600]), live)
+        try dated()
+        stale = try importer.scanDirectories([dir], patterns: ["mail.log"])
+        #expect(sh("rm \(dir)/mail.log.1 && cp \(live) \(dir)/mail.log.1 && truncate -s 0 \(live)") == 0)
+        try append(Array(all[600..<700]), live)
+        try dated()
+        _ = try importer.importScanned(stale)
+        // Half a line: not a file's identity yet.
+        #expect(sh("mv \(live) \(dir)/mail.log.2 && printf '%s' '\(all[700].prefix(20))' > \(live)") == 0)
+        try dated()
+        stale = try importer.scanDirectories([dir], patterns: ["mail.log"])
+        try write([String(all[700].dropFirst(20))] + Array(all[701...]), dir + "/rest")
+        #expect(sh("cat \(dir)/rest >> \(live) && rm \(dir)/rest") == 0)
+        try dated()
+        _ = try importer.importScanned(stale)
+        _ = try importer.importDirectories([dir], patterns: ["mail.log"])
+        let got = try exportLines(try AppDatabase.open(workspace: ws)), want = try referenceExport(all)
+        #expect(got.count == want.count)
+        #expect(got == want)
+    }
+
     @Test func aDamagedArchiveIsReportedAndTheRestImported() throws {
         let dir = tempDir(), ws = tempDir()
         defer { for d in [dir, ws] { try? FileManager.default.removeItem(atPath: d) } }
