@@ -42,8 +42,12 @@ public struct Tracker: Sendable {
     var hostIndex: [[UInt8]: UInt32] = [:]
     var byQueue: [QueueKey: Int64] = [:]
     var awaiting: [QueueKey: Int64] = [:]
-    /// Queues removed since the last drain, with their messages (still in `live` until then).
+    /// Queues removed since the last drain, and in the batch before it, with their messages (held
+    /// in `live` until the drain after the one that wrote them complete).
     var removedQueues: [QueueKey: Int64] = [:]
+    var removedBefore: [QueueKey: Int64] = [:]
+    /// Messages written complete at the last drain, let go at the next one.
+    var retiring: [Int64] = []
     var live: [Int64: MessageState] = [:]
     var raw: [Int64: [UInt8]] = [:]
     var dirty: Set<Int64> = []
@@ -80,7 +84,7 @@ public struct Tracker: Sendable {
         }
     }
 
-    public var liveMessageCount: Int { live.count }
+    public var liveMessageCount: Int { live.count - retiring.reduce(0) { $0 + (live[$1] != nil ? 1 : 0) } }
     public var sessionCount: Int { sessions.count }
 
     /// Everything produced since the last call.
@@ -92,11 +96,15 @@ public struct Tracker: Sendable {
             }
         }
         dirty.removeAll(keepingCapacity: true)
+        // A line about a message may come just after the batch that completed it (the bounce
+        // daemon's notification line after qmgr's `removed`): it is held one more batch.
+        swap(&removedBefore, &removedQueues)
         removedQueues.removeAll(keepingCapacity: true)
-        for id in completed {
+        for id in retiring where live[id]?.complete == true {
             live.removeValue(forKey: id)
             notifications.removeValue(forKey: id)
         }
+        swap(&retiring, &completed)
         completed.removeAll(keepingCapacity: true)
         for (id, bytes) in raw where !bytes.isEmpty { output.rawLines.append((id, bytes)) }
         raw.removeAll(keepingCapacity: true)
@@ -435,12 +443,12 @@ public struct Tracker: Sendable {
 
     // MARK: - Helpers
 
-    /// The message of a queue removed since the last drain, if no live queue has its id now (a
+    /// The message of a queue removed in this batch or the one before, if no live queue has its id now (a
     /// reused id belongs to the new message) and the message is still held.
     mutating func justRemoved(_ qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Int64? {
-        guard !removedQueues.isEmpty else { return nil }
+        guard !removedQueues.isEmpty || !removedBefore.isEmpty else { return nil }
         let key = queueKey(header, line, qid)
-        guard byQueue[key] == nil, let id = removedQueues[key], live[id] != nil else { return nil }
+        guard byQueue[key] == nil, let id = removedQueues[key] ?? removedBefore[key], live[id] != nil else { return nil }
         return id
     }
 

@@ -117,6 +117,36 @@ import Tracking
         #expect(try db.statusCounts(from: jan1 + 86400, to: jan1 + 2 * 86400)["sent"] == 1)
     }
 
+    /// A notification line in the batch after the one that stored both messages complete: the
+    /// notification is filed under its original then, and its delivery leaves the counts.
+    @Test func aNotificationLinkedInTheNextBatchLeavesTheCounts() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let log = ws + "/in.log"
+        try """
+            Jan  1 10:00:00 m postfix/qmgr[3]: 901D71583D: from=<bob@m.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 901D71583D: to=<x@unreachable.example>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to unreachable.example[192.0.2.66]:25: Connection refused)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 901D71583D: from=<bob@m.example>, status=expired, returned to sender
+            Jan  6 10:00:01 m postfix/cleanup[2]: 0260C15811: message-id=<20200106100001.0260C15811@m.example>
+            Jan  6 10:00:01 m postfix/qmgr[3]: 0260C15811: from=<>, size=2465, nrcpt=1 (queue active)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 901D71583D: removed
+            Jan  6 10:00:01 m postfix/local[6]: 0260C15811: to=<bob@m.example>, relay=local, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  6 10:00:01 m postfix/qmgr[3]: 0260C15811: removed
+            Jan  6 10:00:01 m postfix/bounce[7]: 901D71583D: sender non-delivery notification: 0260C15811
+
+            """.write(toFile: log, atomically: true, encoding: .utf8)
+        let db = try AppDatabase.open(workspace: ws + "/ws")
+        let importer = try Importer(db: db, format: .default, startingYear: 2020, domains: DomainMapping())
+        importer.batchLines = 8
+        _ = try importer.importStream(path: log, source: "t")
+        let rows = try exportLines(db)
+        #expect(rows.count == 1)
+        #expect(rows.first?.contains(" expired true 1 outbound ") == true)
+        try Self.expectConsistent(db)
+        let jan1 = Int64(1_577_836_800)
+        #expect(try db.statusCounts(from: jan1, to: jan1 + 10 * 86400)["sent"] == 0)
+    }
+
     @Test func generatedLogsCountTheSameWhateverTheBatches() throws {
         let ws = tempDir()
         defer { try? FileManager.default.removeItem(atPath: ws) }

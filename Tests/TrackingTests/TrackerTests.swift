@@ -107,8 +107,9 @@ import Tracking
 
     /// Seen with a real Postfix: the notification was delivered and removed, and its original removed
     /// too, before the bounce daemon logged which queue the notification was.
-    @Test func aNotificationLoggedAfterBothQueuesWereRemoved() {
-        let r = run("""
+    /// Also when the notification's line comes in the next batch (a live import's batch ends between).
+    @Test(arguments: [false, true]) func aNotificationLoggedAfterBothQueuesWereRemoved(nextBatch: Bool) {
+        let lines = """
             Jan  1 10:00:00 m postfix/qmgr[3]: 901D71583D: from=<bob@m.example>, size=100, nrcpt=1 (queue active)
             Jan  1 10:00:01 m postfix/smtp[4]: 901D71583D: to=<x@unreachable.example>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to unreachable.example[192.0.2.66]:25: Connection refused)
             Jan  6 10:00:01 m postfix/qmgr[3]: 901D71583D: from=<bob@m.example>, status=expired, returned to sender
@@ -118,7 +119,14 @@ import Tracking
             Jan  6 10:00:01 m postfix/local[6]: 0260C15811: to=<bob@m.example>, relay=local, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)
             Jan  6 10:00:01 m postfix/qmgr[3]: 0260C15811: removed
             Jan  6 10:00:01 m postfix/bounce[7]: 901D71583D: sender non-delivery notification: 0260C15811
-            """)
+            """.split(separator: "\n").map(String.init)
+        var r = Replay()
+        if nextBatch {
+            r.feed(Array(lines.dropLast()))
+            r.feed([lines.last!])
+        } else {
+            r.feed(lines)
+        }
         #expect(r.outcomes == ["901D71583D <?> from=<bob@m.example> to=<x@unreachable.example> expired attempts=1 returned=true outbound"])
         let ndr = r.messages.values.first { $0.firstQueueID == "0260C15811" }
         #expect(ndr?.origin == .notification)
