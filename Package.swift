@@ -33,11 +33,14 @@ let package = Package(
         ),
         // records -> messages and deliveries: a queue-id state machine. Pure.
         .target(name: "Tracking", dependencies: ["PostfixLog"], swiftSettings: swiftSettings),
+        // One SQLite setting Swift cannot reach (a variadic C function).
+        .target(name: "CSQLiteConfig", linkerSettings: [.linkedLibrary("sqlite3")]),
         // GRDB: the workspace database, its migrations, the batched writes, the queries.
         .target(
             name: "Store",
             dependencies: [
                 "Tracking",
+                "CSQLiteConfig",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "CompressNIO", package: "compress-nio"),

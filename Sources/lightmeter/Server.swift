@@ -26,6 +26,7 @@ struct Server {
         let insights = InsightsEngine(db: db, logger: insightsLogger)
         if config.importOnly {
             try ingest(importer, db: db, health: health, insights: insights, stop: StopFlag.onTerminationSignals())
+            db.waitForCheckpoint()
             return
         }
         // Ingestion, the web server, the insights and the notifications: one ServiceGroup; SIGTERM and SIGINT
@@ -71,6 +72,8 @@ struct Server {
             let summary = try importer.importStream(path: "-", source: "stdin")
             display.stop()
             print("lightmeter: \(summary.description)")
+            // The WAL copied into the database meanwhile (closing does not: AppDatabase.open).
+            if summary.lines > 0 { db.checkpointAfterImport() }
             replayInsights(insights, stop: stop)
             health.beat()
         }
@@ -80,6 +83,8 @@ struct Server {
             let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
             display.stop()
             print("lightmeter: \(summary.description)")
+            // The WAL copied into the database meanwhile (closing does not: AppDatabase.open).
+            if summary.lines > 0 { db.checkpointAfterImport() }
             replayInsights(insights, stop: stop)
             health.beat()
             if !config.importOnly {

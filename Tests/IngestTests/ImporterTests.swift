@@ -149,6 +149,27 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         #expect(try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM filler") } == 4000)
     }
 
+    /// Closing after an import costs nothing: the WAL is neither copied nor deleted then (it is
+    /// after the import, on the checkpointer's thread), and the next opening reads it.
+    @Test func closingLeavesTheWALToTheNextOpening() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        do {
+            let db = try AppDatabase.open(workspace: ws)
+            try db.writer.write { db in
+                try db.execute(sql: "CREATE TABLE filler (x BLOB)")
+                for _ in 0..<1000 { try db.execute(sql: "INSERT INTO filler VALUES (randomblob(1000))") }
+            }
+        }
+        #expect(size(ws + "/lightmeter.db-wal") > 1_000_000)
+        let db = try AppDatabase.open(workspace: ws)
+        #expect(try db.reader.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM filler") } == 1000)
+        let before = size(ws + "/lightmeter.db")
+        db.checkpointAfterImport()
+        db.waitForCheckpoint()
+        #expect(size(ws + "/lightmeter.db") > before + 1_000_000)
+    }
+
     @Test func theDeliveriesHaveNoDomainIndex() throws {
         let ws = tempDir()
         defer { try? FileManager.default.removeItem(atPath: ws) }
