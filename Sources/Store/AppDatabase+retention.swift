@@ -18,9 +18,32 @@ extension AppDatabase {
 
     /// Deletes finished messages last seen before `cutoff`, with their deliveries and raw lines, and
     /// rejections before it, in transactions of `batch` rows so that writers are never held up long.
-    /// Returns the number of messages and rejections deleted.
+    /// Deleting a large share of the messages (the first import of old logs) sets the search indexes
+    /// aside meanwhile and builds them again at the end, like a bulk load (AppDatabase+bulk), in
+    /// transactions of `bulkBatch` rows. Returns the number of messages and rejections deleted.
     @discardableResult
-    public func deleteOlderThan(_ cutoff: Int64, batch: Int = 2000) throws -> Int {
+    public func deleteOlderThan(_ cutoff: Int64, batch: Int = 2000, bulkBatch: Int = 50_000,
+                                bulkFrom: Int = AppDatabase.bulkRetentionMessages) throws -> Int {
+        let (old, all) = try reader.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE first_seen < ?", arguments: [cutoff]) ?? 0,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") ?? 0)
+        }
+        let bulk = old >= bulkFrom && old * 5 >= all
+        if bulk { try setSearchIndexesAside() }
+        do {
+            let total = try deleteOlderThan(cutoff, batch: bulk ? bulkBatch : batch)
+            if bulk { try finishBulkLoad() }
+            return total
+        } catch {
+            if bulk { _ = try? finishBulkLoad() }
+            throw error
+        }
+    }
+
+    /// Deletions from this many messages on (and a fifth of those stored) set the search indexes aside.
+    public static let bulkRetentionMessages = 50_000
+
+    private func deleteOlderThan(_ cutoff: Int64, batch: Int) throws -> Int {
         var total = 0
         while true {
             let n = try writer.write { db -> Int in

@@ -267,6 +267,12 @@ public struct AppDatabase: Sendable {
                 try db.execute(sql: "CREATE INDEX rollup_domain_\(status) ON rollup_domain(size, bucket, n) WHERE status = '\(status)' AND n >= 10")
             }
         }
+        m.registerMigration("v14: raw line references by block") { db in
+            // Retention deletes the blocks no message points into: the foreign key's check of each
+            // block (and the search for blocks still used) scanned every reference without it.
+            // Blocks are numbered in the order of writing: the index only ever grows at its end.
+            try db.execute(sql: "CREATE INDEX raw_refs_block_id ON raw_refs(block_id)")
+        }
         return m
     }
 }

@@ -96,6 +96,40 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
 }
 
 @Suite struct RetentionTests {
+    /// Deleting a large share of the messages sets the search indexes aside: the same rows and counts
+    /// remain as with the indexes kept, and the indexes come back.
+    @Test func aLargeDeletionLeavesWhatASmallOneLeaves() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard let log = try GeneratorPath.generate(into: dir, ["--lines", "20000", "--seed", "4", "--start", "2026-01-01T00:00:00"]) else { return }
+        var results: [(rows: [String], indexes: [String], refs: Int, blocks: Int)] = []
+        for bulk in [false, true] {
+            let ws = dir + "/ws-\(bulk)"
+            try FileManager.default.createDirectory(atPath: ws, withIntermediateDirectories: true)
+            _ = try importText(try String(contentsOfFile: log, encoding: .utf8), into: ws, year: 2026)
+            let db = try AppDatabase.open(workspace: ws)
+            let (lo, hi) = try db.reader.read { db in
+                (try Int64.fetchOne(db, sql: "SELECT MIN(first_seen) FROM messages")!, try Int64.fetchOne(db, sql: "SELECT MAX(first_seen) FROM messages")!)
+            }
+            let deleted = try db.deleteOlderThan((lo + hi) / 2, batch: 300, bulkBatch: 300, bulkFrom: bulk ? 1 : .max)
+            #expect(deleted > 500)
+            #expect(try !db.isBulkLoading())
+            try RollupTests.expectConsistent(db)
+            let indexes = try db.reader.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name") }
+            let (refs, blocks) = try db.reader.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM raw_refs r WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = r.message_id)")!,
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM raw_blocks b WHERE NOT EXISTS (SELECT 1 FROM raw_refs r WHERE r.block_id = b.id)")!)
+            }
+            results.append((try exportLines(db), indexes, refs, blocks))
+        }
+        #expect(results[0].rows.count > 500)
+        #expect(results[0].rows == results[1].rows)
+        #expect(results[0].indexes == results[1].indexes)
+        #expect(results[1].indexes.contains("messages_queue_id") && results[1].indexes.contains("raw_refs_block_id"))
+        #expect(results[0].refs == 0 && results[1].refs == 0)
+        #expect(results[0].blocks == results[1].blocks)
+    }
+
     @Test func oldDataIsDeletedAndRecentDataKept() throws {
         let ws = tempDir()
         defer { try? FileManager.default.removeItem(atPath: ws) }
