@@ -362,6 +362,11 @@ public enum AttemptLog {
         out.append(UInt8(ascii: "\""))
         var v = v
         v.withUTF8 { bytes in
+            // Most values need no escape: copied whole.
+            if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                out.append(contentsOf: bytes)
+                return
+            }
             for b in bytes {
                 switch b {
                 case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)

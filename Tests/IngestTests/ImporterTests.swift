@@ -349,3 +349,16 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         #expect(try !db.isBulkLoading())
     }
 }
+
+@Suite struct AttemptLogTests {
+    /// The attempts' JSON is written by hand: whatever a reply holds comes back as it was.
+    @Test func repliesWithQuotesBackslashesControlsAndUnicodeRoundTrip() {
+        let replies = ["250 2.0.0 Ok: queued as 4F1A2B3C", "550 \"quoted\" and \\back\\slash", "tab\there\nnew\rline\u{01}\u{1F}",
+                       "Zustellung fehlgeschlagen: Empfänger unbekannt ✉️", ""]
+        let log = replies.enumerated().map { i, r in
+            Attempt(time: Int64(1_700_000_000 + i), status: i == 0 ? "sent" : "deferred", dsn: i == 4 ? nil : "4.0.\(i)",
+                    relay: "mx[192.0.2.\(i)]:25", reply: r, delay: i == 2 ? nil : Double(i) + 0.25, agent: "smtp", hop: i == 3)
+        }
+        #expect(AttemptLog.decode(AttemptLog.encode(log)) == log)
+    }
+}
