@@ -13,6 +13,9 @@ public final class InsightsEngine: Service, @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var lastRun: [String: Int64] = [:]
+    /// The rounds of `run` block (the store's reads, blocklist lookups that wait for DNS timeouts):
+    /// they run here, not on the threads Swift's tasks share with the web server.
+    private let rounds = DispatchQueue(label: "lightmeter.insights")
 
     public static let defaultDetectors: [any Detector] = [HighBounceRate(), MailInactivity(), DeferredPiling(), BlockedByRemote(), AuthAttack(), BlockedWeekly(), DNSBLListed()]
 
@@ -98,7 +101,9 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    let made = try self.runOnce(at: self.now())
+                    let made = try await withCheckedThrowingContinuation { (c: CheckedContinuation<[Insight], any Error>) in
+                        self.rounds.async { c.resume(with: Result { try self.runOnce(at: self.now()) }) }
+                    }
                     for i in made { self.logger.notice("insight: \(i.title)", metadata: ["kind": .string(i.kind)]) }
                 } catch {
                     self.logger.error("insights: \(error)")
