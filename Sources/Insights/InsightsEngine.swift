@@ -16,6 +16,8 @@ public final class InsightsEngine: Service, @unchecked Sendable {
     /// The rounds of `run` block (the store's reads, blocklist lookups that wait for DNS timeouts):
     /// they run here, not on the threads Swift's tasks share with the web server.
     private let rounds = DispatchQueue(label: "lightmeter.insights")
+    /// Set on `rounds` (tests check that a round runs there).
+    static let roundKey = DispatchSpecificKey<Bool>()
 
     public static let defaultDetectors: [any Detector] = [HighBounceRate(), MailInactivity(), DeferredPiling(), BlockedByRemote(), AuthAttack(), BlockedWeekly(), DNSBLListed()]
 
@@ -25,6 +27,7 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         self.detectors = detectors
         self.now = now
         self.logger = logger
+        rounds.setSpecific(key: Self.roundKey, value: true)
     }
 
     /// Runs the detectors that are due at `time`; stores what is new. `archiveBefore`: insights older

@@ -227,32 +227,33 @@ func at(_ minute: Int) -> Int64 { LogBuilder.start + Int64(minute) * 60 }
     }
 }
 
-/// A detector that holds its thread, like a blocklist lookup waiting for DNS timeouts.
-struct SlowDetector: Detector {
-    let kind = "slow"
+/// A detector that notes where it runs.
+final class WhereDetector: Detector, @unchecked Sendable {
+    let kind = "where"
     let interval: Int64 = 60
     let historical = false
+    private let lock = NSLock()
+    private var seen: Bool?
+    var onRoundsQueue: Bool? { lock.withLock { seen } }
     func detect(at now: Int64, db: AppDatabase, settings: DetectorSettings) throws -> [Insight] {
-        Thread.sleep(forTimeInterval: 4)
+        let here = DispatchQueue.getSpecific(key: InsightsEngine.roundKey) ?? false
+        lock.withLock { seen = here }
         return []
     }
 }
 
 @Suite struct InsightsEngineThreadTests {
-    /// As many engines as Swift's tasks have threads, each in a round that blocks: other tasks (the
-    /// web server's) still run at once.
-    @Test func roundsDoNotHoldTheThreadsOfSwiftTasks() async throws {
+    /// The rounds block (the store, blocklist lookups waiting for DNS timeouts): they run on the
+    /// engine's queue, not on the threads Swift's tasks share with the web server.
+    @Test func roundsRunOnTheEnginesOwnQueue() async throws {
         let ws = NSTemporaryDirectory() + "lightmeter-test-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: ws) }
         let db = try AppDatabase.open(workspace: ws)
-        let engines = (0..<ProcessInfo.processInfo.activeProcessorCount).map { _ in InsightsEngine(db: db, detectors: [SlowDetector()]) }
-        let start = ContinuousClock.now
-        let tasks = engines.map { e in Task { try await e.run() } }
-        defer { for t in tasks { t.cancel() } }
-        try await Task.sleep(for: .milliseconds(300))
-        let answered = await Task.detached { 42 }.value
-        #expect(answered == 42)
-        // Blocked threads would have held this test until the rounds' end (4 s); load may delay it some.
-        #expect(ContinuousClock.now - start < .milliseconds(2500))
+        let detector = WhereDetector()
+        let engine = InsightsEngine(db: db, detectors: [detector])
+        let task = Task { try await engine.run() }
+        defer { task.cancel() }
+        for _ in 0..<200 where detector.onRoundsQueue == nil { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(detector.onRoundsQueue == true)
     }
 }
