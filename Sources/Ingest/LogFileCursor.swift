@@ -29,8 +29,8 @@ public final class LogFileCursor {
     private let chunk: UnsafeMutableRawBufferPointer
     private var lineBuffer: [UInt8] = []
 
-    /// Opens `path` (`-` for standard input); with `skip`, the first `skip` uncompressed bytes are passed over.
-    public init(path: String, skip: Int64 = 0, maxLineLength: Int = 64 * 1024, chunkSize: Int = 1 << 18) throws {
+    /// Opens `path` (`-` for standard input).
+    public init(path: String, maxLineLength: Int = 64 * 1024, chunkSize: Int = 1 << 18) throws {
         self.path = path
         self.maxLineLength = maxLineLength
         fd = path == "-" ? dup(0) : open(path, O_RDONLY | O_CLOEXEC)
@@ -38,7 +38,6 @@ public final class LogFileCursor {
             throw LogFileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
-        if skip > 0 { try skipBytes(skip) }
     }
 
     deinit {
@@ -177,10 +176,6 @@ public final class LogFileCursor {
 
     /// Passes over the next `count` uncompressed bytes (fewer at the end of the file).
     public func skip(_ count: Int64) throws {
-        if count > 0 { try skipBytes(count) }
-    }
-
-    private func skipBytes(_ count: Int64) throws {
         var left = count
         while left > 0 {
             if pos >= pending.count {

@@ -24,11 +24,11 @@ extension AppDatabase {
     @discardableResult
     public func deleteOlderThan(_ cutoff: Int64, batch: Int = 2000, bulkBatch: Int = 50_000,
                                 bulkFrom: Int = AppDatabase.bulkRetentionMessages) throws -> Int {
-        let (old, all) = try reader.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE first_seen < ?", arguments: [cutoff]) ?? 0,
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") ?? 0)
+        // The hourly retention deletes little: the whole table is counted only when that may pay.
+        let bulk = try reader.read { db in
+            let old = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE first_seen < ?", arguments: [cutoff]) ?? 0
+            return try old >= bulkFrom && old * 5 >= (Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") ?? 0)
         }
-        let bulk = old >= bulkFrom && old * 5 >= all
         if bulk { try setSearchIndexesAside() }
         do {
             let total = try deleteOlderThan(cutoff, batch: bulk ? bulkBatch : batch)

@@ -47,6 +47,11 @@ func setModified(_ path: String, year: Int = 2021, month: Int = 1, day: Int = 20
     try FileManager.default.setAttributes([.modificationDate: Calendar(identifier: .gregorian).date(from: c)!], ofItemAtPath: path)
 }
 
+/// `setModified` for every file of `dir`.
+func setModifiedAll(_ dir: String) throws {
+    for f in try FileManager.default.contentsOfDirectory(atPath: dir) { try setModified(dir + "/" + f) }
+}
+
 func importDir(_ dir: String, into ws: String) throws -> ImportSummary {
     let db = try AppDatabase.open(workspace: ws)
     let importer = try Importer(db: db, format: .default, startingYear: 2021, domains: DomainMapping())
@@ -88,7 +93,7 @@ func referenceExport(_ lines: [String]) throws -> [String] {
         try write(Array(all[(4 * chunk)...]), dir + "/mail.log")
         // Debian's rsyslog also writes the warnings to mail.warn.
         try write(all.filter { $0.contains("warning:") }, dir + "/mail.warn")
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir) { try setModified(dir + "/" + f) }
+        try setModifiedAll(dir)
         let s = try importDir(dir, into: ws)
         #expect(s.duplicates == Int64(all.filter { $0.contains("warning:") }.count))
         #expect(s.damage.isEmpty)
@@ -120,7 +125,7 @@ func referenceExport(_ lines: [String]) throws -> [String] {
         try append(Array(all[1000..<1300]), live)
         #expect(sh("cp \(live) \(dir)/mail.log.1 && truncate -s 0 \(live)") == 0)
         try write(Array(all[1300...]), live)
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir) { try setModified(dir + "/" + f) }
+        try setModifiedAll(dir)
         _ = try importDir(dir, into: ws)
         #expect(try exportLines(try AppDatabase.open(workspace: ws)) == (try referenceExport(all)))
     }
@@ -135,33 +140,32 @@ func referenceExport(_ lines: [String]) throws -> [String] {
         try write(Array(all[0..<400]), live)
         let db = try AppDatabase.open(workspace: ws)
         let importer = try Importer(db: db, format: .default, startingYear: 2021, domains: DomainMapping())
-        func dated() throws { for f in try FileManager.default.contentsOfDirectory(atPath: dir) { try setModified(dir + "/" + f) } }
-        try dated()
+        try setModifiedAll(dir)
         _ = try importer.importDirectories([dir], patterns: ["mail.log"])
         // Rename and create, after the look: the new, shorter file under the name the look saw.
         try append(Array(all[400..<500]), live)
-        try dated()
+        try setModifiedAll(dir)
         var stale = try importer.scanDirectories([dir], patterns: ["mail.log"])
         #expect(sh("mv \(live) \(dir)/mail.log.1") == 0)
         try write(Array(all[500..<520]), live)
-        try dated()
+        try setModifiedAll(dir)
         _ = try importer.importScanned(stale)
         _ = try importer.importDirectories([dir], patterns: ["mail.log"])
         // copytruncate after the look: the same file (inode) with other lines.
         try append(Array(all[520..<600]), live)
-        try dated()
+        try setModifiedAll(dir)
         stale = try importer.scanDirectories([dir], patterns: ["mail.log"])
         #expect(sh("rm \(dir)/mail.log.1 && cp \(live) \(dir)/mail.log.1 && truncate -s 0 \(live)") == 0)
         try append(Array(all[600..<700]), live)
-        try dated()
+        try setModifiedAll(dir)
         _ = try importer.importScanned(stale)
         // Half a line: not a file's identity yet.
         #expect(sh("mv \(live) \(dir)/mail.log.2 && printf '%s' '\(all[700].prefix(20))' > \(live)") == 0)
-        try dated()
+        try setModifiedAll(dir)
         stale = try importer.scanDirectories([dir], patterns: ["mail.log"])
         try write([String(all[700].dropFirst(20))] + Array(all[701...]), dir + "/rest")
         #expect(sh("cat \(dir)/rest >> \(live) && rm \(dir)/rest") == 0)
-        try dated()
+        try setModifiedAll(dir)
         _ = try importer.importScanned(stale)
         _ = try importer.importDirectories([dir], patterns: ["mail.log"])
         let got = try exportLines(try AppDatabase.open(workspace: ws)), want = try referenceExport(all)
@@ -176,7 +180,7 @@ func referenceExport(_ lines: [String]) throws -> [String] {
         try write(Array(all[0..<600]), dir + "/mail.log.1")
         #expect(sh("gzip \(dir)/mail.log.1 && head -c 3000 \(dir)/mail.log.1.gz > \(dir)/x && mv \(dir)/x \(dir)/mail.log.1.gz") == 0)
         try write(Array(all[600...]), dir + "/mail.log")
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir) { try setModified(dir + "/" + f) }
+        try setModifiedAll(dir)
         let s = try importDir(dir, into: ws)
         #expect(s.damage.count == 1 && s.damage[0].contains("mail.log.1.gz"))
         let rows = try exportLines(try AppDatabase.open(workspace: ws))
