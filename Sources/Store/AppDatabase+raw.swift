@@ -18,29 +18,43 @@ extension RawBlock {
         return RawBlock(codec: 0, size: data.count, lastSeen: out.messages.map(\.lastSeen).max() ?? 0, data: data, refs: refs)
     }
 
-    /// The lines of a batch in one block compressed with raw deflate at the fastest level. The lines
-    /// are copied once, into the compressor's input.
+    /// The lines of a batch in one block compressed with LZ4 (codec 2, `LZ4Block`), copied once into
+    /// the compressor's input. Blocks of earlier versions (raw deflate, codec 1) are still read.
     public static func compressed(_ out: TrackerOutput) throws -> RawBlock {
         let total = out.rawLines.reduce(0) { $0 + $1.bytes.count }
         guard total > 0 else { return plain(out) }
-        var input = ByteBufferAllocator().buffer(capacity: total)
+        var input: [UInt8] = []
+        input.reserveCapacity(total)
         var refs: [(messageID: Int64, offset: Int32, length: Int32)] = []
         refs.reserveCapacity(out.rawLines.count)
         for (id, bytes) in out.rawLines {
-            refs.append((id, Int32(input.writerIndex), Int32(bytes.count)))
-            input.writeBytes(bytes)
+            refs.append((id, Int32(input.count), Int32(bytes.count)))
+            input.append(contentsOf: bytes)
         }
-        let output = try input.compress(with: .deflate(configuration: .init(compressionLevel: 1)))
-        return RawBlock(codec: 1, size: total, lastSeen: out.messages.map(\.lastSeen).max() ?? 0,
-                        data: Array(output.readableBytesView), refs: refs)
+        return RawBlock(codec: 2, size: total, lastSeen: out.messages.map(\.lastSeen).max() ?? 0,
+                        data: LZ4Block.compress(input), refs: refs)
     }
 
+    /// The uncompressed lines of a block.
     static func decode(codec: Int, size: Int, data: [UInt8]) throws -> [UInt8] {
-        guard codec == 1 else { return data }
-        var input = ByteBuffer(bytes: data)
-        var output = ByteBufferAllocator().buffer(capacity: size)
-        try input.decompress(to: &output, with: .deflate())
-        return Array(output.readableBytesView)
+        switch codec {
+        case 0:
+            return data
+        case 1:
+            var input = ByteBuffer(bytes: data)
+            var output = ByteBufferAllocator().buffer(capacity: size)
+            try input.decompress(to: &output, with: .deflate())
+            return Array(output.readableBytesView)
+        case 2:
+            return try LZ4Block.decompress(data, size: size)
+        default:
+            throw UnknownCodec(codec: codec)
+        }
+    }
+
+    struct UnknownCodec: Error, CustomStringConvertible {
+        var codec: Int
+        var description: String { "raw lines stored with an unknown codec (\(codec)): written by a newer version?" }
     }
 }
 

@@ -119,7 +119,7 @@ public struct AppDatabase: Sendable {
             try db.create(index: "deliveries_recipient", on: "deliveries", columns: ["recipient"])
             try db.create(index: "deliveries_domain", on: "deliveries", columns: ["domain"])
             /// The raw lines of messages, one block per write batch: the messages' lines joined with
-            /// newlines, compressed as a whole (`codec` 1: raw deflate; 0: none).
+            /// newlines, compressed as a whole (`codec` 2: LZ4 block, 1: raw deflate, 0: none).
             try db.create(table: "raw_blocks") { t in
                 t.autoIncrementedPrimaryKey("id")
                 t.column("codec", .integer).notNull()

@@ -155,6 +155,8 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         #expect(refs == 1)
         let id = try db.reader.read { try Int64.fetchOne($0, sql: "SELECT id FROM messages") }!
         #expect(try db.rawLines(messageID: id).count == 4)
+        // Written as LZ4 blocks.
+        #expect(try db.reader.read { try Int.fetchAll($0, sql: "SELECT DISTINCT codec FROM raw_blocks") } == [2])
     }
 }
 

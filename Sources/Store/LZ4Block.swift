@@ -1,0 +1,224 @@
+/// The LZ4 block format (lz4's `doc/lz4_Block_format.md`): the codec of the raw log lines. About five
+/// times faster to compress than deflate at its fastest level, for blocks some 20% larger; the import
+/// compresses every line it reads, so the reading thread's time is what counts.
+///
+/// A block is a series of sequences: a token (literal length in its high four bits, match length
+/// minus 4 in its low four; 15 means more length bytes follow, each added, until one below 255), the
+/// literals, a two-byte little-endian offset back into what was decoded (1...65535), the match's
+/// further length bytes. The last sequence has literals only; the last 5 bytes are always literals
+/// and the last match starts at least 12 bytes before the end.
+public enum LZ4Block {
+    static let minMatch = 4
+    static let lastLiterals = 5
+    static let matchStartLimit = 12
+    static let hashBits = 16
+    static let maxOffset = 65535
+
+    /// The most a block of `count` bytes can take once compressed.
+    public static func bound(_ count: Int) -> Int { count + count / 255 + 16 }
+
+    public static func compress(_ input: [UInt8]) -> [UInt8] {
+        input.withUnsafeBytes { compress($0) }
+    }
+
+    public static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bound(input.count)) { out, count in
+            count = compress(input, into: out.baseAddress!)
+        }
+    }
+
+    @inline(__always)
+    static func read32(_ p: UnsafeRawPointer, _ i: Int) -> UInt32 {
+        p.loadUnaligned(fromByteOffset: i, as: UInt32.self)
+    }
+
+    @inline(__always)
+    static func hash(_ v: UInt32) -> Int {
+        Int((v &* 2_654_435_761) >> UInt32(32 - hashBits))
+    }
+
+    /// Compresses into `dst`, which has room for `bound(input.count)` bytes; returns the bytes written.
+    static func compress(_ input: UnsafeRawBufferPointer, into dst: UnsafeMutablePointer<UInt8>) -> Int {
+        let n = input.count
+        guard n > 0, let base = input.baseAddress else {
+            dst[0] = 0
+            return 1
+        }
+        let src = base.assumingMemoryBound(to: UInt8.self)
+        var op = 0
+        var anchor = 0
+        // A match may start below `startLimit` and end at `endLimit` at most.
+        let startLimit = n - matchStartLimit + 1
+        let endLimit = n - lastLiterals
+        if n > matchStartLimit {
+            let table = UnsafeMutablePointer<Int32>.allocate(capacity: 1 << hashBits)
+            defer { table.deallocate() }
+            table.initialize(repeating: -1, count: 1 << hashBits)
+            var ip = 0
+            search: while true {
+                // Looks for four bytes seen before, stepping faster through data that does not repeat.
+                var ref = 0
+                var attempts = 1 << 6
+                while true {
+                    let v = read32(base, ip)
+                    let h = hash(v)
+                    ref = Int(table[h])
+                    table[h] = Int32(ip)
+                    if ref >= 0 && ip - ref <= maxOffset && read32(base, ref) == v { break }
+                    ip += attempts >> 6
+                    attempts += 1
+                    if ip >= startLimit { break search }
+                }
+                // The match may begin earlier, among the literals.
+                while ip > anchor && ref > 0 && src[ip - 1] == src[ref - 1] {
+                    ip -= 1
+                    ref -= 1
+                }
+                // And goes on as far as the bytes agree.
+                var end = ip + minMatch
+                var r = ref + minMatch
+                while true {
+                    if end + 8 <= endLimit {
+                        let diff = base.loadUnaligned(fromByteOffset: end, as: UInt64.self)
+                            ^ base.loadUnaligned(fromByteOffset: r, as: UInt64.self)
+                        if diff != 0 {
+                            end += diff.littleEndian.trailingZeroBitCount >> 3
+                            break
+                        }
+                        end += 8
+                        r += 8
+                    } else {
+                        while end < endLimit && src[end] == src[r] {
+                            end += 1
+                            r += 1
+                        }
+                        break
+                    }
+                }
+                op = sequence(src, literals: anchor..<ip, offset: ip - ref, match: end - ip, dst, op)
+                ip = end
+                anchor = end
+                if ip >= startLimit { break }
+                // Remembers a position inside the match, for the next ones.
+                table[hash(read32(base, ip - 2))] = Int32(ip - 2)
+            }
+        }
+        // The last literals.
+        let lit = n - anchor
+        op = length(lit, shift: 4, dst, op)
+        (dst + op).update(from: src + anchor, count: lit)
+        return op + lit
+    }
+
+    /// Writes a token (`shift` 4: literal length in the high bits) and its further length bytes.
+    @inline(__always)
+    static func length(_ len: Int, shift: UInt8, _ dst: UnsafeMutablePointer<UInt8>, _ at: Int) -> Int {
+        var op = at
+        if len < 15 {
+            dst[op] = UInt8(len) << shift
+            return op + 1
+        }
+        dst[op] = 15 << shift
+        op += 1
+        var rest = len - 15
+        while rest >= 255 {
+            dst[op] = 255
+            op += 1
+            rest -= 255
+        }
+        dst[op] = UInt8(rest)
+        return op + 1
+    }
+
+    @inline(__always)
+    static func sequence(_ src: UnsafePointer<UInt8>, literals: Range<Int>, offset: Int, match: Int,
+                         _ dst: UnsafeMutablePointer<UInt8>, _ at: Int) -> Int {
+        let token = at
+        var op = length(literals.count, shift: 4, dst, at)
+        (dst + op).update(from: src + literals.lowerBound, count: literals.count)
+        op += literals.count
+        dst[op] = UInt8(truncatingIfNeeded: offset)
+        dst[op + 1] = UInt8(truncatingIfNeeded: offset >> 8)
+        op += 2
+        let ml = match - minMatch
+        if ml < 15 {
+            dst[token] |= UInt8(ml)
+            return op
+        }
+        dst[token] |= 15
+        var rest = ml - 15
+        while rest >= 255 {
+            dst[op] = 255
+            op += 1
+            rest -= 255
+        }
+        dst[op] = UInt8(rest)
+        return op + 1
+    }
+
+    public struct Malformed: Error, CustomStringConvertible {
+        public var description: String { "a damaged LZ4 block" }
+    }
+
+    /// Decompresses a block that holds `size` bytes. Damaged data throws, whatever it holds: every
+    /// length and offset is checked against the input and the output.
+    public static func decompress(_ input: [UInt8], size: Int) throws -> [UInt8] {
+        try input.withUnsafeBufferPointer { src in
+            try [UInt8](unsafeUninitializedCapacity: size) { out, count in
+                count = 0
+                let n = src.count
+                var ip = 0
+                var op = 0
+                guard let dst = out.baseAddress else {
+                    guard n == 1, src[0] == 0 else { throw Malformed() }
+                    return
+                }
+                while true {
+                    guard ip < n else { throw Malformed() }
+                    let token = src[ip]
+                    ip += 1
+                    var lit = Int(token >> 4)
+                    if lit == 15 {
+                        while true {
+                            guard ip < n else { throw Malformed() }
+                            let b = src[ip]
+                            ip += 1
+                            lit += Int(b)
+                            if b != 255 { break }
+                        }
+                    }
+                    guard lit <= n - ip, lit <= size - op else { throw Malformed() }
+                    if lit > 0 { (dst + op).update(from: src.baseAddress! + ip, count: lit) }
+                    ip += lit
+                    op += lit
+                    if ip == n { break }
+                    guard n - ip >= 2 else { throw Malformed() }
+                    let offset = Int(src[ip]) | Int(src[ip + 1]) << 8
+                    ip += 2
+                    guard offset > 0, offset <= op else { throw Malformed() }
+                    var ml = Int(token & 15)
+                    if ml == 15 {
+                        while true {
+                            guard ip < n else { throw Malformed() }
+                            let b = src[ip]
+                            ip += 1
+                            ml += Int(b)
+                            if b != 255 { break }
+                        }
+                    }
+                    ml += minMatch
+                    guard ml <= size - op else { throw Malformed() }
+                    if offset >= ml {
+                        (dst + op).update(from: dst + op - offset, count: ml)
+                    } else {
+                        // Overlapping: the match repeats its last `offset` bytes.
+                        for i in 0..<ml { dst[op + i] = dst[op - offset + i] }
+                    }
+                    op += ml
+                }
+                guard op == size else { throw Malformed() }
+                count = op
+            }
+        }
+    }
+}
