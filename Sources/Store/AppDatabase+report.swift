@@ -75,18 +75,18 @@ extension AppDatabase {
                 """, arguments: args).map { Report.Reason(dsn: $0[0], domain: $0[1], reason: $0[2], count: $0[3]) }
             r.deferralReasons = try Row.fetchAll(db, sql: """
                 SELECT COALESCE(json_extract(a.value, '$.dsn'), ''), d.domain, MIN(json_extract(a.value, '$.reply')), COUNT(*)
-                FROM deliveries d JOIN messages m ON m.id = d.message_id, json_each(d.log) a
+                FROM deliveries d JOIN messages m ON m.id = d.message_id, json_each(\(AttemptLog.sql("d"))) a
                 WHERE m.origin != 'notification' AND m.first_seen >= ? AND m.first_seen < ?
                     AND json_extract(a.value, '$.status') = 'deferred'
                 GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT \(top * 2)
                 """, arguments: args).map { Report.Reason(dsn: $0[0], domain: $0[1], reason: $0[2] ?? "", count: $0[3]) }
             r.deferredAttempts = r.deferralReasons.isEmpty ? 0 : try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id, json_each(d.log) a
+                SELECT COUNT(*) FROM deliveries d JOIN messages m ON m.id = d.message_id, json_each(\(AttemptLog.sql("d"))) a
                 WHERE m.origin != 'notification' AND m.first_seen >= ? AND m.first_seen < ?
                     AND json_extract(a.value, '$.status') = 'deferred'
                 """, arguments: args) ?? 0
             r.deferredRecipients = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) \(joined) AND EXISTS (SELECT 1 FROM json_each(d.log) a WHERE json_extract(a.value, '$.status') = 'deferred')
+                SELECT COUNT(*) \(joined) AND EXISTS (SELECT 1 FROM json_each(\(AttemptLog.sql("d"))) a WHERE json_extract(a.value, '$.status') = 'deferred')
                 """, arguments: args) ?? 0
             r.rejections = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM rejections WHERE time >= ? AND time < ?", arguments: args) ?? 0
             r.rejectionReasons = try counts("""

@@ -173,7 +173,7 @@ extension AppDatabase {
             if status == "sent" && direction != "outbound" { status = "received" }
             return FoundRecipient(recipient: d["recipient"], origRecipient: d["orig_recipient"], status: status, returned: d["returned"],
                                   attempts: d["attempts"], firstAttempt: d["first_attempt"], lastAttempt: d["last_attempt"], dsn: d["dsn"],
-                                  relay: d["relay"], reason: d["reason"], direction: direction, log: AttemptLog.decode(d["log"]))
+                                  relay: d["relay"], reason: d["reason"], direction: direction, log: AttemptLog.decode(row: d))
         }
         var hops: [Attempt] = []
         if let live: String = row["live_state"], let data = live.data(using: .utf8),

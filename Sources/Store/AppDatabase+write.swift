@@ -125,13 +125,13 @@ extension AppDatabase {
             """)
         let upsertDelivery = try db.cachedStatement(sql: """
             INSERT INTO deliveries (message_id, idx, recipient, orig_recipient, status, returned, attempts, first_attempt,
-                last_attempt, dsn, relay, reason, agent, direction, domain, log)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                last_attempt, dsn, relay, reason, agent, direction, domain, delay, log)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(message_id, idx) DO UPDATE SET recipient = excluded.recipient,
                 orig_recipient = excluded.orig_recipient, status = excluded.status, returned = excluded.returned,
                 attempts = excluded.attempts, first_attempt = excluded.first_attempt, last_attempt = excluded.last_attempt,
                 dsn = excluded.dsn, relay = excluded.relay, reason = excluded.reason, agent = excluded.agent,
-                direction = excluded.direction, domain = excluded.domain, log = excluded.log
+                direction = excluded.direction, domain = excluded.domain, delay = excluded.delay, log = excluded.log
             """)
         var msg = RawStatement(upsertMessage)
         var del = RawStatement(upsertDelivery)
@@ -178,7 +178,9 @@ extension AppDatabase {
                 del.bind(r.agent)
                 del.bind(direction)
                 del.bind(domain)
-                del.bind(text: AttemptLog.bytes(r.log))
+                let delay = r.log.last { !$0.hop }?.delay
+                del.bind(delay)
+                del.bind(text: AttemptLog.stored(r, delay: delay))
                 try del.run(db)
             }
         }
@@ -306,7 +308,7 @@ extension AppDatabase {
                     r.relay = d["relay"]
                     r.reason = d["reason"]
                     r.agent = d["agent"]
-                    r.log = AttemptLog.decode(d["log"])
+                    r.log = AttemptLog.decode(row: d)
                     return r
                 }
                 messages.append(m)
@@ -317,6 +319,10 @@ extension AppDatabase {
 }
 
 /// Attempts of a recipient as a JSON array, written by hand into bytes (this runs for every delivery).
+///
+/// Most deliveries have one attempt, which the delivery's columns already hold (time, status, dsn,
+/// relay, reply, agent and the last attempt's delay): their `log` is stored empty and read back from
+/// the columns (`decode(row:)`; in SQL, `sql(_:)`).
 public enum AttemptLog {
     public static func encode(_ log: [Attempt]) -> String {
         String(decoding: bytes(log), as: UTF8.self)
@@ -351,6 +357,43 @@ public enum AttemptLog {
 
     public static func decode(_ text: String) -> [Attempt] {
         (try? JSONDecoder().decode([Attempt].self, from: Data(text.utf8))) ?? []
+    }
+
+    /// The one attempt a delivery's columns describe.
+    static func described(time: Int64?, status: String, dsn: String?, relay: String?, reply: String?, delay: Double?,
+                          agent: String?) -> Attempt? {
+        guard let time, let relay, let reply, let agent else { return nil }
+        return Attempt(time: time, status: status, dsn: dsn, relay: relay, reply: reply, delay: delay, agent: agent, hop: false)
+    }
+
+    /// What a delivery's `log` column holds: nothing when its columns give back its one attempt exactly
+    /// (`delay` is bound to its `delay` column), else the JSON of every attempt.
+    static func stored(_ r: RecipientState, delay: Double?) -> [UInt8] {
+        if r.log.count == 1, r.firstAttempt == r.lastAttempt,
+           let a = described(time: r.firstAttempt, status: r.outcome.rawValue, dsn: r.dsn, relay: r.relay, reply: r.reason,
+                             delay: delay, agent: r.agent), a == r.log[0] {
+            return []
+        }
+        return bytes(r.log)
+    }
+
+    /// The attempts of a `deliveries` row.
+    public static func decode(row d: Row) -> [Attempt] {
+        let text: String = d["log"]
+        if !text.isEmpty { return decode(text) }
+        guard let a = described(time: d["first_attempt"], status: d["status"], dsn: d["dsn"], relay: d["relay"], reply: d["reason"],
+                                delay: d["delay"], agent: d["agent"]) else { return [] }
+        return [a]
+    }
+
+    /// The attempts of the `deliveries` row named `alias` as a JSON array, in SQL.
+    static func sql(_ alias: String) -> String {
+        let d = alias
+        return """
+            (CASE WHEN \(d).log != '' THEN \(d).log ELSE json_array(json_object('time', \(d).first_attempt, 'status', \(d).status,
+                'dsn', \(d).dsn, 'relay', \(d).relay, 'reply', \(d).reason, 'delay', \(d).delay, 'agent', \(d).agent,
+                'hop', json('false'))) END)
+            """
     }
 
     @inline(__always)

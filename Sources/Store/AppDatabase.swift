@@ -112,7 +112,7 @@ public struct AppDatabase: Sendable {
                 t.column("agent", .text)
                 t.column("direction", .text).notNull()
                 t.column("domain", .text).notNull()
-                /// Every attempt, as JSON.
+                /// Every attempt, as JSON (from v15 empty for a single attempt that the columns hold: AttemptLog).
                 t.column("log", .text).notNull()
                 t.primaryKey(["message_id", "idx"])
             }
@@ -272,6 +272,11 @@ public struct AppDatabase: Sendable {
             // block (and the search for blocks still used) scanned every reference without it.
             // Blocks are numbered in the order of writing: the index only ever grows at its end.
             try db.execute(sql: "CREATE INDEX raw_refs_block_id ON raw_refs(block_id)")
+        }
+        m.registerMigration("v15: the last attempt's delay; a delivery's one attempt kept by its columns") { db in
+            // Most deliveries have one attempt, which the columns hold with this one: their `log` is
+            // written empty instead of its JSON (AttemptLog.stored). Rows written before keep theirs.
+            try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN delay REAL")
         }
         return m
     }

@@ -42,8 +42,13 @@ public struct DomainMapping: Sendable {
 
     /// The domain of an address, lower-cased and mapped.
     public func domain(of address: String) -> String {
-        guard let at = address.lastIndex(of: "@") else { return "" }
-        let d = address[address.index(after: at)...].lowercased()
+        // Bytes, not characters: this runs for every delivery stored, and most domains are already
+        // lower-case ASCII.
+        let u = address.utf8
+        guard let at = u.lastIndex(of: UInt8(ascii: "@")) else { return "" }
+        let bytes = u[u.index(after: at)...]
+        let plain = bytes.allSatisfy { $0 < 0x80 && !(0x41...0x5A).contains($0) }
+        let d = plain ? String(decoding: bytes, as: UTF8.self) : String(address[bytes.startIndex...]).lowercased()
         return aliases[d] ?? d
     }
 

@@ -363,4 +363,47 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         }
         #expect(AttemptLog.decode(AttemptLog.encode(log)) == log)
     }
+
+    /// A delivery's one attempt is kept by its columns (its log is stored empty): every recipient reads
+    /// back the attempts the tracker saw, in the detective, after a restart and in the report.
+    @Test func oneAttemptIsKeptByTheColumnsAndEveryLogReadsBack() throws {
+        let text = """
+            Jan  1 10:00:00 m postfix/qmgr[3]: 1111AAAA11: from=<s@m.example>, size=10, nrcpt=3 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 1111AAAA11: to=<one@x.example>, relay=mx.x.example[198.51.100.2]:25, delay=1.5, delays=0/0/0/1.5, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+            Jan  1 10:00:01 m postfix/smtp[4]: 1111AAAA11: to=<two@y.example>, relay=mx.y.example[198.51.100.3]:25, delay=1, delays=0/0/0/1, dsn=4.2.0, status=deferred (host mx.y.example[198.51.100.3] said: 421 4.2.0 later)
+            Jan  1 10:00:02 m postfix/smtp[4]: 1111AAAA11: to=<three@z.example>, relay=none, delay=2, delays=0/0/0/2, dsn=4.4.1, status=deferred (connect to mx.z.example[198.51.100.4]:25: Connection refused)
+            Jan  1 10:30:01 m postfix/smtp[4]: 1111AAAA11: to=<two@y.example>, relay=mx.y.example[198.51.100.3]:25, delay=1801, delays=1800/0/0/1, dsn=2.0.0, status=sent (250 ok)
+
+            """
+        // What the tracker holds for each recipient.
+        var tracker = Tracker()
+        let parser = Parser()
+        var years = YearTracker(startingYear: 2020)
+        for line in text.split(separator: "\n") {
+            var bytes = Array(line.utf8)
+            bytes.withUnsafeMutableBufferPointer { b in
+                let buf = UnsafeBufferPointer(b)
+                let r = parser.parse(buf)
+                tracker.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
+            }
+        }
+        let expected = tracker.drain().messages[0].recipients.map(\.log)
+        #expect(expected.map(\.count) == [1, 2, 1])
+
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        _ = try importText(text, into: ws)
+        let db = try AppDatabase.open(workspace: ws)
+        let stored = try db.reader.read { try String.fetchAll($0, sql: "SELECT log FROM deliveries ORDER BY idx") }
+        #expect(stored.map(\.isEmpty) == [true, false, true])
+        var q = SearchQuery()
+        q.queueID = "1111AAAA11"
+        #expect(try db.search(q).messages.first?.recipients.map(\.log) == expected)
+        // The message is still in the queue: a restart takes its recipients back.
+        #expect(try db.loadTrackerState().messages.first?.recipients.map(\.log) == expected)
+        // Two deferrals, one of them a recipient's only attempt (its log stored empty).
+        let report = try db.report(from: nil, to: nil)
+        #expect(report.deferredAttempts == 2 && report.deferredRecipients == 2)
+        #expect(Set(report.deferralReasons.map(\.dsn)) == ["4.2.0", "4.4.1"])
+    }
 }

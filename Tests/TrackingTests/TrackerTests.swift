@@ -194,3 +194,25 @@ import Tracking
         #expect(t.liveMessageCount <= 3601 + 10_000)
     }
 }
+
+@Suite struct DomainMappingTests {
+    @Test func domainsAreLowerCasedAndProvidersCountedAsOne() {
+        let m = DomainMapping()
+        #expect(m.domain(of: "alice@example.org") == "example.org")
+        #expect(m.domain(of: "Bob@Hotmail.COM") == "outlook.com")
+        #expect(m.domain(of: "x@googlemail.com") == "gmail.com")
+        #expect(m.domain(of: "\"a@b\"@Example.ORG") == "example.org")
+        #expect(m.domain(of: "post@Bücher.DE") == "bücher.de")
+        #expect(m.domain(of: "MAILER-DAEMON") == "")
+        #expect(m.domain(of: "nobody@") == "")
+        #expect(m.map(domain: "LIVE.com") == "outlook.com")
+    }
+
+    @Test func aWorkspaceFileMovesAndAddsDomains() {
+        let m = DomainMapping(overriding: ["example.com": ["example.net", "hotmail.com"]])
+        #expect(m.domain(of: "a@EXAMPLE.net") == "example.com")
+        // Moved out of its default group.
+        #expect(m.domain(of: "a@hotmail.com") == "example.com")
+        #expect(m.domain(of: "a@live.com") == "outlook.com")
+    }
+}
