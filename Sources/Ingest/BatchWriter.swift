@@ -16,6 +16,8 @@ final class BatchWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var error: (any Error)?
     private var pending: [AppDatabase.Batch] = []
+    /// The writer is writing batches (a batch submitted meanwhile is compressed by its submitter).
+    private var writing = false
 
     init(db: AppDatabase, domains: DomainMapping, depth: Int = 4) {
         self.db = db
@@ -24,16 +26,30 @@ final class BatchWriter: @unchecked Sendable {
     }
 
     /// Queues a batch. Throws the error of an earlier batch, if one failed.
-    func submit(_ out: TrackerOutput, raw: RawBlock?, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) throws {
+    func submit(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
+        // The raw lines are compressed by whichever thread has time for it: here while the writer
+        // is busy, by the writer when it waits for batches.
+        var out = out
+        var raw: RawBlock? = nil
+        if lock.withLock({ writing || !pending.isEmpty }) {
+            raw = RawBlock.compressed(out)
+            out.rawLines = []
+        }
         slots.wait()
         lock.withLock {
             pending.append(AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID, beginsBulkLoad: beginsBulkLoad))
         }
         queue.async { [self] in
-            let batches = lock.withLock { () -> [AppDatabase.Batch] in
+            var batches = lock.withLock { () -> [AppDatabase.Batch] in
                 defer { pending.removeAll(keepingCapacity: true) }
+                if !pending.isEmpty { writing = true }
                 return pending
+            }
+            defer { lock.withLock { writing = false } }
+            for i in batches.indices where batches[i].raw == nil && !batches[i].out.rawLines.isEmpty {
+                batches[i].raw = RawBlock.compressed(batches[i].out)
+                batches[i].out.rawLines = []
             }
             // An earlier block took this batch along with its own.
             guard !batches.isEmpty else { return }

@@ -227,16 +227,13 @@ public final class Importer: @unchecked Sendable {
     /// Queues what the tracker produced from `lines` lines (`skipped` of them imported before), with
     /// the checkpoints reached; begins or ends a bulk load. Returns the rejections in it.
     func flush(_ tracker: inout Tracker, _ checkpoints: [Checkpoint], lines: Int, skipped: Int = 0) throws -> Int64 {
-        var out = tracker.drain()
-        // Compressing here keeps the writer, the slower of the two threads, free for the database.
-        let raw = try RawBlock.compressed(out)
-        out.rawLines = []
+        let out = tracker.drain()
         let full = lines >= batchLines
         // Lines read again and skipped write nothing: they do not make a bulk load.
         fullLines = full ? fullLines + Int64(lines - skipped) : 0
         let begin = full && !bulkLoading && fullLines > bulkLoadLines && bulkLoadPays()
         if begin { bulkLoading = true }
-        try writer.submit(out, raw: raw, checkpoints: checkpoints, nextID: tracker.nextID, beginsBulkLoad: begin)
+        try writer.submit(out, checkpoints: checkpoints, nextID: tracker.nextID, beginsBulkLoad: begin)
         if !full { try endBulkLoad() }
         return Int64(out.rejections.count)
     }

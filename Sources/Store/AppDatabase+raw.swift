@@ -20,7 +20,7 @@ extension RawBlock {
 
     /// The lines of a batch in one block compressed with LZ4 (codec 2, `LZ4Block`), copied once into
     /// the compressor's input. Blocks of earlier versions (raw deflate, codec 1) are still read.
-    public static func compressed(_ out: TrackerOutput) throws -> RawBlock {
+    public static func compressed(_ out: TrackerOutput) -> RawBlock {
         let total = out.rawLines.reduce(0) { $0 + $1.bytes.count }
         guard total > 0 else { return plain(out) }
         var input: [UInt8] = []
