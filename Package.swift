@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "lightmeter", targets: ["lightmeter"]),
         .library(name: "PostfixLog", targets: ["PostfixLog"]),
+        .library(name: "Tracking", targets: ["Tracking"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),

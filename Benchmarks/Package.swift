@@ -19,6 +19,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "PostfixLog", package: productPackage),
+                .product(name: "Tracking", package: productPackage),
             ],
             path: "Benchmarks/ParserBenchmark",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

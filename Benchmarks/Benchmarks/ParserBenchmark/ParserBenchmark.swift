@@ -1,5 +1,6 @@
 import Benchmark
 import PostfixLog
+import Tracking
 
 #if canImport(Glibc)
 import Glibc
@@ -56,5 +57,27 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.stopMeasurement()
         blackHole(unsupported)
+    }
+
+    /// What the import's reading thread does but read and compress: parse, track, and drain the
+    /// tracker every 20,000 lines (the import's batches).
+    Benchmark("parse and track 1M generated lines") { benchmark in
+        if corpus == nil { corpus = Corpus.load(logPath) }
+        let c = corpus!
+        let parser = Parser()
+        let base = UnsafeBufferPointer(c.bytes)
+        var tracker = Tracker()
+        var years = YearTracker(startingYear: 2026)
+        var written = 0
+        benchmark.startMeasurement()
+        for (i, (start, count)) in c.lines.enumerated() {
+            let line = UnsafeBufferPointer(rebasing: base[start..<(start + count)])
+            let r = parser.parse(line)
+            tracker.process(r, line: line, time: years.unixSeconds(for: r.header.time))
+            if i % 20_000 == 19_999 { written += tracker.drain().messages.count }
+        }
+        written += tracker.drain().messages.count
+        benchmark.stopMeasurement()
+        blackHole(written)
     }
 }
