@@ -194,13 +194,13 @@ extension Importer {
         var recentSecond: Int64 = .min
         var pending = 0
         var lastFlush = start
-        func flushAll(lines: Int) throws {
+        func flushAll(lines: Int, last: Bool = false) throws {
             var cps: [Checkpoint] = []
             for s in streams {
                 cps.append(contentsOf: s.dirty.values)
                 s.dirty.removeAll()
             }
-            summary.rejections += try flush(&tracker, cps, lines: lines)
+            summary.rejections += try flush(&tracker, cps, lines: lines, last: last)
         }
         while !active.isEmpty {
             var pick = 0
@@ -249,7 +249,7 @@ extension Importer {
             }
         }
         do {
-            try flushAll(lines: pending)
+            try flushAll(lines: pending, last: true)
             try endRun(&summary, stopping: shouldStop())
         } catch {
             abandonRun()

@@ -74,6 +74,11 @@ public final class Importer: @unchecked Sendable {
     let headCache = FileHeadCache()
     /// Asked after each batch: true ends an import early (everything read so far is written).
     public var shouldStop: @Sendable () -> Bool = { false }
+    /// Called once the last batch of an import is written, before the building of the search indexes
+    /// that ends a bulk load: what reads the imported data without those indexes may start then, on
+    /// a thread of its own (the server replays the insights alongside the build). Not called when the
+    /// import fails.
+    public var onWritten: (@Sendable () -> Void)? = nil
     /// Bulk loads (AppDatabase+bulk): once more than `bulkLoadLines` lines came in full batches in a
     /// row, the search indexes are set aside until the batches stop coming full (the import has caught
     /// up) or the import ends, if the import (what came so far, or what the size of its files
@@ -201,7 +206,7 @@ public final class Importer: @unchecked Sendable {
             throw e
         }
         do {
-            summary.rejections += try flush(&tracker, checkpoint, lines: pendingLines)
+            summary.rejections += try flush(&tracker, checkpoint, lines: pendingLines, last: true)
             try endRun(&summary, stopping: shouldStop())
         } catch {
             abandonRun()
@@ -220,13 +225,14 @@ public final class Importer: @unchecked Sendable {
 
     /// Queues what the tracker produced with the checkpoint reached. Returns the rejections in it.
     @discardableResult
-    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint, lines: Int, skipped: Int = 0) throws -> Int64 {
-        try flush(&tracker, [checkpoint], lines: lines, skipped: skipped)
+    func flush(_ tracker: inout Tracker, _ checkpoint: Checkpoint, lines: Int, skipped: Int = 0, last: Bool = false) throws -> Int64 {
+        try flush(&tracker, [checkpoint], lines: lines, skipped: skipped, last: last)
     }
 
     /// Queues what the tracker produced from `lines` lines (`skipped` of them imported before), with
-    /// the checkpoints reached; begins or ends a bulk load. Returns the rejections in it.
-    func flush(_ tracker: inout Tracker, _ checkpoints: [Checkpoint], lines: Int, skipped: Int = 0) throws -> Int64 {
+    /// the checkpoints reached; begins or ends a bulk load (the `last` batch of an import leaves that
+    /// to `endRun`). Returns the rejections in it.
+    func flush(_ tracker: inout Tracker, _ checkpoints: [Checkpoint], lines: Int, skipped: Int = 0, last: Bool = false) throws -> Int64 {
         let out = tracker.drain()
         let full = lines >= batchLines
         // Lines read again and skipped write nothing: they do not make a bulk load.
@@ -234,7 +240,7 @@ public final class Importer: @unchecked Sendable {
         let begin = full && !bulkLoading && fullLines > bulkLoadLines && bulkLoadPays()
         if begin { bulkLoading = true }
         try writer.submit(out, checkpoints: checkpoints, nextID: tracker.nextID, beginsBulkLoad: begin)
-        if !full { try endBulkLoad() }
+        if !full && !last { try endBulkLoad() }
         return Int64(out.rejections.count)
     }
 
@@ -272,6 +278,7 @@ public final class Importer: @unchecked Sendable {
     /// leaves the indexes to the next opening of the workspace (a stop should be quick).
     func endRun(_ summary: inout ImportSummary, stopping: Bool) throws {
         try writer.finish()
+        onWritten?()
         if stopping {
             bulkLoading = false
         } else {

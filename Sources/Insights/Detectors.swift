@@ -55,6 +55,13 @@ public struct ReplayCache: Sendable, Equatable {
         if let h = hourly { return try h.failedDeliveries(db, from: from, to: to) }
         return try db.failedDeliveries(from: from, to: to)
     }
+
+    /// Whether an insight of `kind` (with a key beginning with `keyPrefix`) was found from `since` on:
+    /// stored, or found by the replay and not written yet.
+    func hasInsight(_ db: AppDatabase, kind: String, keyPrefix: String? = nil, since: Int64) throws -> Bool {
+        if let h = hourly, h.holds(kind: kind, keyPrefix: keyPrefix, since: since) { return true }
+        return try db.hasInsight(kind: kind, keyPrefix: keyPrefix, since: since)
+    }
 }
 
 /// Looks at the store as of a time and says what is wrong.
@@ -88,7 +95,7 @@ public struct HighBounceRate: Detector {
         let bounced = c["bounced", default: 0]
         let total = ["sent", "bounced", "expired", "deferred"].reduce(0) { $0 + c[$1, default: 0] }
         if total >= s.bounceMinimum, Double(bounced) * 100 / Double(total) > s.bounceRatePercent,
-           try !db.hasInsight(kind: kind, keyPrefix: "\(kind):all:", since: now - s.bounceWindow) {
+           try !s.replay.hasInsight(db, kind: kind, keyPrefix: "\(kind):all:", since: now - s.bounceWindow) {
             let rate = Double(bounced) * 100 / Double(total)
             out.append(Insight(time: now, kind: kind, category: "local", rating: "bad",
                                title: "High bounce rate: \(format(rate))% of outbound mail bounced in the last \(s.bounceWindow / 3600) hours",
@@ -101,7 +108,7 @@ public struct HighBounceRate: Detector {
         guard domains.count > 1 else { return out }
         for (domain, v) in domains.sorted(by: { $0.key < $1.key }) where v.total >= s.bounceMinimum {
             let rate = Double(v.bounced) * 100 / Double(v.total)
-            guard rate > s.bounceRatePercent, try !db.hasInsight(kind: kind, keyPrefix: "\(kind):\(domain):", since: now - s.bounceWindow) else { continue }
+            guard rate > s.bounceRatePercent, try !s.replay.hasInsight(db, kind: kind, keyPrefix: "\(kind):\(domain):", since: now - s.bounceWindow) else { continue }
             out.append(Insight(time: now, kind: kind, category: "local", rating: "bad",
                                title: "High bounce rate: \(format(rate))% of outbound mail from \(domain) bounced in the last \(s.bounceWindow / 3600) hours",
                                details: ["bounced": String(v.bounced), "outbound": String(v.total), "rate_percent": format(rate),
@@ -270,7 +277,7 @@ public struct AuthAttack: Detector {
         let blocked = try db.blocksCreated(from: from, to: now + 1).filter { $0.source == "auto" }
         let top = failing.first
         guard failures >= s.authAttackFailures || (top?.failures ?? 0) >= s.authAttackPerAddress || blocked.count >= 5 else { return [] }
-        guard try !db.hasInsight(kind: kind, since: now - 6 * 3600) else { return [] }
+        guard try !s.replay.hasInsight(db, kind: kind, since: now - 6 * 3600) else { return [] }
         return [Insight(time: now, kind: kind, category: "local", rating: "bad",
                         title: "\(failures) failed logins from \(failing.count) addresses in the last hour",
                         details: ["failures": String(failures), "addresses": String(failing.count), "blocked": String(blocked.count),
@@ -289,7 +296,7 @@ public struct BlockedWeekly: Detector {
 
     public func detect(at now: Int64, db: AppDatabase, settings s: DetectorSettings) throws -> [Insight] {
         let week: Int64 = 7 * 86400
-        guard try !db.hasInsight(kind: kind, since: now - week + 3600) else { return [] }
+        guard try !s.replay.hasInsight(db, kind: kind, since: now - week + 3600) else { return [] }
         let blocks = try db.blocksCreated(from: now - week, to: now + 1)
         guard !blocks.isEmpty else { return [] }
         let failures = blocks.reduce(0) { $0 + $1.failures }

@@ -13,6 +13,11 @@ public final class HourlyCache: @unchecked Sendable {
     private var providers: [String: String?] = [:]
     /// Hours kept: the longest window of a detector, and some.
     let keep: Int64
+    /// What the replay found, written at its end: the replay may run while the import's last
+    /// transaction (the search indexes' build) holds the store's write lock. The detectors see these
+    /// as stored (`ReplayCache.hasInsight`).
+    private var held: [Insight] = []
+    private var heldKeys: Set<String> = []
 
     public init(keepHours: Int64 = 48) {
         keep = keepHours
@@ -45,6 +50,32 @@ public final class HourlyCache: @unchecked Sendable {
                 }
             }
             return out
+        }
+    }
+
+    /// Holds an insight found, unless one with its key is held already.
+    func hold(_ insight: Insight) {
+        lock.withLock {
+            guard heldKeys.insert(insight.key).inserted else { return }
+            held.append(insight)
+        }
+    }
+
+    /// Whether an insight held is of `kind`, from `since` on, with a key beginning with `keyPrefix`.
+    func holds(kind: String, keyPrefix: String?, since: Int64) -> Bool {
+        lock.withLock {
+            held.contains { $0.kind == kind && $0.time >= since && (keyPrefix.map($0.key.hasPrefix) ?? true) }
+        }
+    }
+
+    /// The insights held, in the order found; none are held afterwards.
+    func takeHeld() -> [Insight] {
+        lock.withLock {
+            defer {
+                held.removeAll()
+                heldKeys.removeAll()
+            }
+            return held
         }
     }
 

@@ -30,7 +30,8 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         rounds.setSpecific(key: Self.roundKey, value: true)
     }
 
-    /// Runs the detectors that are due at `time`; stores what is new. `archiveBefore`: insights older
+    /// Runs the detectors that are due at `time`; stores what is new and returns it (a replay's
+    /// `cache` holds it instead, for the replay to write at its end). `archiveBefore`: insights older
     /// than this are stored archived (history).
     @discardableResult
     public func runOnce(at time: Int64, archiveBefore: Int64? = nil, historyOnly: Bool = false,
@@ -47,15 +48,23 @@ public final class InsightsEngine: Service, @unchecked Sendable {
             guard due else { continue }
             for var i in try d.detect(at: time, db: db, settings: settings) {
                 if let cut = archiveBefore, i.time < cut { i.active = false }
-                if let saved = try db.insertInsight(i) { created.append(saved) }
+                if let cache {
+                    // A replay writes what it found at its end.
+                    cache.hold(i)
+                } else if let saved = try db.insertInsight(i) {
+                    created.append(saved)
+                }
             }
         }
         return created
     }
 
-    /// Replays the detectors over [from, to] hour by hour (log time), then writes an import summary.
-    /// What was replayed is remembered: a later call goes on from there, also after `shouldStop`
-    /// ended it early (a shutdown does not wait for months of history).
+    /// Replays the detectors over [from, to] hour by hour (log time), then writes what they found and
+    /// an import summary. What was replayed is remembered: a later call goes on from there, also after
+    /// `shouldStop` ended it early (a shutdown does not wait for months of history).
+    ///
+    /// Until its end it only reads: it may run while the import's last transaction (the building of
+    /// the search indexes, which it does not use) holds the store's write lock.
     @discardableResult
     public func replayImported(step: Int64 = 3600, shouldStop: () -> Bool = { false }) throws -> Int {
         guard let newest = try db.newestTime(), let oldest = try db.oldestTime() else { return 0 }
@@ -69,13 +78,15 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         while t <= newest + step {
             if shouldStop() {
                 lock.withLock { lastRun.removeAll() }
+                count += try write(cache.takeHeld())
                 try db.setMeta("insights_replayed_until", String(t - step))
                 return count
             }
-            count += try runOnce(at: t, archiveBefore: newest - 86400, historyOnly: true, cache: cache).count
+            try runOnce(at: t, archiveBefore: newest - 86400, historyOnly: true, cache: cache)
             t += step
         }
         lock.withLock { lastRun.removeAll() }
+        count += try write(cache.takeHeld())
         // After the first import replayed to its end (even over several runs): its summary, once.
         if try db.meta("insights_import_summary") == nil {
             let c = try db.countsByDirection(from: oldest, to: newest + 1)
@@ -97,6 +108,13 @@ public final class InsightsEngine: Service, @unchecked Sendable {
         }
         try db.setMeta("insights_replayed_until", String(newest))
         return count
+    }
+
+    /// Stores insights (those whose key is stored already are not); returns how many were stored.
+    private func write(_ insights: [Insight]) throws -> Int {
+        var n = 0
+        for i in insights where try db.insertInsight(i) != nil { n += 1 }
+        return n
     }
 
     public func run() async throws {

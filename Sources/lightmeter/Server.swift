@@ -11,6 +11,11 @@ import Store
 import Tracking
 import Web
 
+#if os(Linux)
+/// glibc's `malloc_trim` (not in Swift's Glibc module): gives the heap's free pages back to the system.
+@_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
+#endif
+
 /// Wires the workspace, the sources, the importer and the web server together.
 struct Server {
     var config: Configuration
@@ -69,23 +74,19 @@ struct Server {
         let display = ProgressDisplay(progress: importer.progress)
         if config.stdin {
             display.start()
-            let summary = try importer.importStream(path: "-", source: "stdin")
-            display.stop()
-            print("lightmeter: \(summary.description)")
-            // The WAL copied into the database meanwhile (closing does not: AppDatabase.open).
-            if summary.lines > 0 { db.checkpointAfterImport() }
-            replayInsights(insights, stop: stop)
+            try importThenReplay(importer, db: db, insights: insights, stop: stop) {
+                defer { display.stop() }
+                return try importer.importStream(path: "-", source: "stdin")
+            }
             health.beat()
         }
         if !config.watchDirs.isEmpty {
             try reportLiveFiles()
             display.start()
-            let summary = try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
-            display.stop()
-            print("lightmeter: \(summary.description)")
-            // The WAL copied into the database meanwhile (closing does not: AppDatabase.open).
-            if summary.lines > 0 { db.checkpointAfterImport() }
-            replayInsights(insights, stop: stop)
+            try importThenReplay(importer, db: db, insights: insights, stop: stop) {
+                defer { display.stop() }
+                return try importer.importDirectories(config.watchDirs, patterns: config.logFilePatterns)
+            }
             health.beat()
             if !config.importOnly {
                 // Follow: look again twice a second; rotated files are recognised by their first line.
@@ -136,13 +137,71 @@ struct Server {
         }
     }
 
-    /// The insights the imported history would have produced (archived, but for the last day's).
-    func replayInsights(_ insights: InsightsEngine, stop: StopFlag) {
+    /// Runs an import, then replays the insights over it: the insights the imported history would have
+    /// produced (archived, but for the last day's). The replay starts as soon as the import's last
+    /// batch is written, alongside the building of the search indexes (which it does not use), and
+    /// the WAL is copied into the database meanwhile (closing does not: AppDatabase.open).
+    func importThenReplay(_ importer: Importer, db: AppDatabase, insights: InsightsEngine, stop: StopFlag,
+                          _ run: () throws -> ImportSummary) throws {
+        let replay = Replay(insights: insights, stop: stop)
+        importer.onWritten = {
+            // What the import freed goes back to the system before the replay and the building of the
+            // indexes take their own memory (the peak stays that of the import: 100 MB at most).
+            #if os(Linux)
+            _ = mallocTrim(0)
+            #endif
+            db.checkpointAfterImport()
+            replay.start()
+        }
+        defer { importer.onWritten = nil }
+        let summary: ImportSummary
         do {
-            let n = try insights.replayImported(shouldStop: { stop.isSet })
-            if n > 0 { print("lightmeter: " + cli.t("{{count}} insights found in the imported logs (lightmeter insights lists them)", ["count": String(n)])) }
+            summary = try run()
         } catch {
+            _ = replay.wait()
+            throw error
+        }
+        print("lightmeter: \(summary.description)")
+        replay.start()
+        switch replay.wait() {
+        case .success(let n):
+            if n > 0 { print("lightmeter: " + cli.t("{{count}} insights found in the imported logs (lightmeter insights lists them)", ["count": String(n)])) }
+        case .failure(let error):
             printError("lightmeter: " + cli.t("insights over the imported logs: {{error}}", ["error": "\(error)"]))
+        }
+        // What the building of the indexes and the replay wrote.
+        if summary.lines > 0 { db.checkpointAfterImport() }
+    }
+
+    /// One replay of the insights on a thread of its own, started once.
+    final class Replay: @unchecked Sendable {
+        let insights: InsightsEngine
+        let stop: StopFlag
+        private let lock = NSLock()
+        private let done = DispatchGroup()
+        private var started = false
+        private var result: Result<Int, any Error> = .success(0)
+
+        init(insights: InsightsEngine, stop: StopFlag) {
+            self.insights = insights
+            self.stop = stop
+        }
+
+        func start() {
+            guard lock.withLock({ () -> Bool in
+                defer { started = true }
+                return !started
+            }) else { return }
+            DispatchQueue.global().async(group: done) { [self] in
+                let r = Result { try insights.replayImported(shouldStop: { self.stop.isSet }) }
+                lock.withLock { result = r }
+            }
+        }
+
+        /// Waits for the replay, if it was started.
+        func wait() -> Result<Int, any Error> {
+            done.wait()
+            return lock.withLock { result }
         }
     }
 

@@ -246,6 +246,38 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         return (ws, try importer.importStream(path: log, source: "stdin"))
     }
 
+    /// `onWritten` (the server starts the insights' replay there) comes once, when every batch is
+    /// written and before the search indexes set aside are built.
+    @Test func theLastBatchIsWrittenBeforeTheIndexesAreBuilt() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard let log = try GeneratorPath.generate(into: dir, ["--lines", "5000", "--seed", "4", "--start", "2026-01-01T00:00:00"]) else { return }
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let db = try AppDatabase.open(workspace: ws)
+        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+        importer.batchLines = 500
+        importer.batchSeconds = 3600
+        importer.bulkLoadLines = 1000
+        final class Seen: @unchecked Sendable {
+            var calls = 0
+            var bulkLoading = false
+            var rows = 0
+        }
+        let seen = Seen()
+        importer.onWritten = {
+            seen.calls += 1
+            seen.bulkLoading = (try? db.isBulkLoading()) ?? false
+            seen.rows = (try? exportLines(db).count) ?? -1
+        }
+        let summary = try importer.importStream(path: log, source: "stdin")
+        #expect(summary.indexSeconds > 0)
+        #expect(seen.calls == 1 && seen.bulkLoading)
+        #expect(try !db.isBulkLoading())
+        let rows = try exportLines(db).count
+        #expect(seen.rows > 100 && seen.rows == rows)
+    }
+
     @Test func aLargeImportSetsTheSearchIndexesAsideAndBuildsThemAtItsEnd() throws {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
