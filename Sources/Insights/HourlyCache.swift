@@ -11,7 +11,9 @@ public final class HourlyCache: @unchecked Sendable {
     private var failed: [Int64: [AppDatabase.FailedDelivery]] = [:]
     /// The provider of each failure reply seen: a reply stays in every window that covers its hour.
     private var providers: [String: String?] = [:]
-    /// Hours kept: the longest window of a detector, and some.
+    /// Hours kept before the window being read (windows slide forward: older hours are read again
+    /// only by a detector with a longer window). At 10M lines of log, an hour of failed deliveries
+    /// holds about half a MB.
     let keep: Int64
     /// What the replay found, written at its end: the replay may run while the import's last
     /// transaction (the search indexes' build) holds the store's write lock. The detectors see these
@@ -19,7 +21,7 @@ public final class HourlyCache: @unchecked Sendable {
     private var held: [Insight] = []
     private var heldKeys: Set<String> = []
 
-    public init(keepHours: Int64 = 48) {
+    public init(keepHours: Int64 = 6) {
         keep = keepHours
     }
 
@@ -36,7 +38,7 @@ public final class HourlyCache: @unchecked Sendable {
     func outboundBySenderDomain(_ db: AppDatabase, from: Int64, to: Int64) throws -> [String: (total: Int, bounced: Int)] {
         guard let hours = Self.hours(from, to) else { return try db.outboundBySenderDomain(from: from, to: to) }
         return try lock.withLock {
-            if senderDomains.count > 2 * Int(keep) { evict(before: hours.lowerBound) }
+            if senderDomains.count > hours.count + Int(keep) { evict(before: hours.lowerBound) }
             var out: [String: (total: Int, bounced: Int)] = [:]
             for h in hours {
                 let piece: [String: (total: Int, bounced: Int)]
@@ -84,7 +86,7 @@ public final class HourlyCache: @unchecked Sendable {
         lock.withLock {
             if let known = providers[reply] { return known }
             // Bounded: replies that name queue ids or times are all different.
-            if providers.count >= 100_000 { providers.removeAll(keepingCapacity: true) }
+            if providers.count >= 20_000 { providers.removeAll(keepingCapacity: true) }
             let p = match(reply)
             providers[reply] = p
             return p
@@ -95,7 +97,7 @@ public final class HourlyCache: @unchecked Sendable {
         let limit = AppDatabase.failedDeliveriesLimit
         guard let hours = Self.hours(from, to) else { return try db.failedDeliveries(from: from, to: to, limit: limit) }
         return try lock.withLock {
-            if failed.count > 2 * Int(keep) { evict(before: hours.lowerBound) }
+            if failed.count > hours.count + Int(keep) { evict(before: hours.lowerBound) }
             var out: [AppDatabase.FailedDelivery] = []
             for h in hours {
                 if let p = failed[h] { out += p } else {

@@ -44,10 +44,13 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA page_size = 16384")
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            // 16 MB of page cache. Checkpoints: the writer's own only as a backstop (512 MB of WAL);
-            // imports have the checkpointer copy the WAL on another thread, so that the writer does
-            // not wait for the disk's syncs. A WAL file grown large is cut back after its restart.
-            try db.execute(sql: "PRAGMA cache_size = -16384")
+            // 16 MB of page cache for the writer (an import's inserts), 4 MB for each reader (the
+            // pages they read again are in the system's cache anyway; the insights' replay reads
+            // while the writer builds the search indexes, and memory stays under 100 MB).
+            // Checkpoints: the writer's own only as a backstop (512 MB of WAL); imports have the
+            // checkpointer copy the WAL on another thread, so that the writer does not wait for the
+            // disk's syncs. A WAL file grown large is cut back after its restart.
+            try db.execute(sql: db.configuration.readonly ? "PRAGMA cache_size = -4096" : "PRAGMA cache_size = -16384")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 32768")
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")

@@ -21,10 +21,13 @@ public enum LZ4Block {
         input.withUnsafeBytes { compress($0) }
     }
 
+    /// The compressed block, in an array of its own size (a block is kept queued for the writer: the
+    /// room of the worst case would stay allocated with it).
     public static func compress(_ input: UnsafeRawBufferPointer) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: bound(input.count)) { out, count in
-            count = compress(input, into: out.baseAddress!)
-        }
+        let room = UnsafeMutablePointer<UInt8>.allocate(capacity: bound(input.count))
+        defer { room.deallocate() }
+        let n = compress(input, into: room)
+        return Array(UnsafeBufferPointer(start: room, count: n))
     }
 
     @inline(__always)

@@ -160,6 +160,18 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
     }
 }
 
+@Suite struct ConnectionTests {
+    /// The writer has the page cache of an import's inserts; readers (the web pages, the insights'
+    /// replay alongside the building of the indexes) a smaller one.
+    @Test func readersHaveASmallerPageCacheThanTheWriter() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let db = try AppDatabase.open(workspace: ws)
+        #expect(try db.writer.write { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -16384)
+        #expect(try db.reader.read { try Int.fetchOne($0, sql: "PRAGMA cache_size") } == -4096)
+    }
+}
+
 @Suite struct CheckpointerTests {
     func size(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
