@@ -122,29 +122,63 @@ public struct Localizer: Sendable {
     public var locale: Locale { Locale(identifier: language) }
 
     public func number(_ n: Int) -> String {
-        let f = NumberFormatter()
-        f.locale = locale
-        f.numberStyle = .decimal
-        return f.string(from: NSNumber(value: n)) ?? String(n)
+        Formatters.shared.number(n, language: language)
     }
 
     /// A date and time, medium style for the language, in `timeZone`.
     public func dateTime(_ unix: Int64, timeZone: TimeZone = .current) -> String {
-        let f = DateFormatter()
-        f.locale = locale
-        f.timeZone = timeZone
-        f.dateStyle = .medium
-        f.timeStyle = .medium
-        return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
+        Formatters.shared.date(unix, language: language, timeZone: timeZone, withTime: true)
     }
 
     public func date(_ unix: Int64, timeZone: TimeZone = .current) -> String {
-        let f = DateFormatter()
-        f.locale = locale
-        f.timeZone = timeZone
-        f.dateStyle = .medium
-        f.timeStyle = .none
-        return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
+        Formatters.shared.date(unix, language: language, timeZone: timeZone, withTime: false)
+    }
+}
+
+/// Foundation's formatters, one per language, time zone and style: making one costs about 160 µs on
+/// Linux, using one about 3 µs (a page of 50 messages formats some 150 dates). They are not safe to
+/// share between threads: each is used under the lock.
+final class Formatters: @unchecked Sendable {
+    static let shared = Formatters()
+    private let lock = NSLock()
+    private var dates: [String: DateFormatter] = [:]
+    private var numbers: [String: NumberFormatter] = [:]
+    /// Time zones come from requests: the cache starts over beyond this many formatters.
+    let limit = 256
+
+    func date(_ unix: Int64, language: String, timeZone: TimeZone, withTime: Bool) -> String {
+        let key = "\(language) \(timeZone.identifier) \(withTime)"
+        return lock.withLock {
+            let f: DateFormatter
+            if let cached = dates[key] {
+                f = cached
+            } else {
+                f = DateFormatter()
+                f.locale = Locale(identifier: language)
+                f.timeZone = timeZone
+                f.dateStyle = .medium
+                f.timeStyle = withTime ? .medium : .none
+                if dates.count >= limit { dates.removeAll() }
+                dates[key] = f
+            }
+            return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
+        }
+    }
+
+    func number(_ n: Int, language: String) -> String {
+        lock.withLock {
+            let f: NumberFormatter
+            if let cached = numbers[language] {
+                f = cached
+            } else {
+                f = NumberFormatter()
+                f.locale = Locale(identifier: language)
+                f.numberStyle = .decimal
+                if numbers.count >= limit { numbers.removeAll() }
+                numbers[language] = f
+            }
+            return f.string(from: NSNumber(value: n)) ?? String(n)
+        }
     }
 }
 

@@ -80,3 +80,46 @@ import Testing
         #expect(Localizer.english.t("Hello {{name}}", ["name": "Ada"]) == "Hello Ada")
     }
 }
+
+@Suite struct FormatTests {
+    /// What a formatter made for the call writes.
+    static func expected(_ unix: Int64, _ language: String, _ zone: String, time: Bool) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: language)
+        f.timeZone = TimeZone(identifier: zone)!
+        f.dateStyle = .medium
+        f.timeStyle = time ? .medium : .none
+        return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
+    }
+
+    /// Formatters are kept and shared between threads (making one costs 50 times using one): every
+    /// call, from many threads at once, writes what a formatter of its own would.
+    @Test func keptFormattersWriteWhatNewOnesWouldFromAnyThread() {
+        let translations = Translations.shared
+        let languages = ["en", "de", "fr", "es", "pt_BR"]
+        let zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]
+        struct Case { var unix: Int64; var language: String; var zone: String; var time: Bool }
+        var list: [Case] = []
+        for i in 0..<400 {
+            let unix = Int64(1_700_000_000) + Int64(i) * 7_919
+            list.append(Case(unix: unix, language: languages[i % 5], zone: zones[i % 4], time: i % 3 != 0))
+        }
+        let cases = list
+        let expected = cases.map { Self.expected($0.unix, $0.language, $0.zone, time: $0.time) }
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var got: [Int: String] = [:]
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: cases.count) { i in
+            let c = cases[i]
+            let l = translations.localizer(c.language)
+            let tz = TimeZone(identifier: c.zone)!
+            let s = c.time ? l.dateTime(c.unix, timeZone: tz) : l.date(c.unix, timeZone: tz)
+            results.lock.withLock { results.got[i] = s }
+        }
+        #expect(cases.indices.map { results.got[$0] } == expected)
+        #expect(translations.localizer("de").number(1234567) == "1.234.567")
+        #expect(translations.localizer("en").number(1234567) == "1,234,567")
+    }
+}
