@@ -147,19 +147,14 @@ final class Formatters: @unchecked Sendable {
     let limit = 256
 
     func date(_ unix: Int64, language: String, timeZone: TimeZone, withTime: Bool) -> String {
-        let key = "\(language) \(timeZone.identifier) \(withTime)"
-        return lock.withLock {
-            let f: DateFormatter
-            if let cached = dates[key] {
-                f = cached
-            } else {
-                f = DateFormatter()
+        lock.withLock {
+            let f = Self.kept(&dates, "\(language) \(timeZone.identifier) \(withTime)", limit) {
+                let f = DateFormatter()
                 f.locale = Locale(identifier: language)
                 f.timeZone = timeZone
                 f.dateStyle = .medium
                 f.timeStyle = withTime ? .medium : .none
-                if dates.count >= limit { dates.removeAll() }
-                dates[key] = f
+                return f
             }
             return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
         }
@@ -167,18 +162,23 @@ final class Formatters: @unchecked Sendable {
 
     func number(_ n: Int, language: String) -> String {
         lock.withLock {
-            let f: NumberFormatter
-            if let cached = numbers[language] {
-                f = cached
-            } else {
-                f = NumberFormatter()
+            let f = Self.kept(&numbers, language, limit) {
+                let f = NumberFormatter()
                 f.locale = Locale(identifier: language)
                 f.numberStyle = .decimal
-                if numbers.count >= limit { numbers.removeAll() }
-                numbers[language] = f
+                return f
             }
             return f.string(from: NSNumber(value: n)) ?? String(n)
         }
+    }
+
+    /// The formatter kept under `key`, made and kept first if there is none.
+    private static func kept<F>(_ cache: inout [String: F], _ key: String, _ limit: Int, make: () -> F) -> F {
+        if let f = cache[key] { return f }
+        let f = make()
+        if cache.count >= limit { cache.removeAll() }
+        cache[key] = f
+        return f
     }
 }
 

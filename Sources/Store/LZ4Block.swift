@@ -116,20 +116,25 @@ public enum LZ4Block {
     /// Writes a token (`shift` 4: literal length in the high bits) and its further length bytes.
     @inline(__always)
     static func length(_ len: Int, shift: UInt8, _ dst: UnsafeMutablePointer<UInt8>, _ at: Int) -> Int {
-        var op = at
         if len < 15 {
-            dst[op] = UInt8(len) << shift
-            return op + 1
+            dst[at] = UInt8(len) << shift
+            return at + 1
         }
-        dst[op] = 15 << shift
-        op += 1
-        var rest = len - 15
-        while rest >= 255 {
+        dst[at] = 15 << shift
+        return rest(len - 15, dst, at + 1)
+    }
+
+    /// The length bytes after a token's 15: 255 while more follows, then what is left.
+    @inline(__always)
+    static func rest(_ len: Int, _ dst: UnsafeMutablePointer<UInt8>, _ at: Int) -> Int {
+        var op = at
+        var left = len
+        while left >= 255 {
             dst[op] = 255
             op += 1
-            rest -= 255
+            left -= 255
         }
-        dst[op] = UInt8(rest)
+        dst[op] = UInt8(left)
         return op + 1
     }
 
@@ -149,14 +154,7 @@ public enum LZ4Block {
             return op
         }
         dst[token] |= 15
-        var rest = ml - 15
-        while rest >= 255 {
-            dst[op] = 255
-            op += 1
-            rest -= 255
-        }
-        dst[op] = UInt8(rest)
-        return op + 1
+        return rest(ml - 15, dst, op)
     }
 
     public struct Malformed: Error, CustomStringConvertible {
@@ -181,15 +179,7 @@ public enum LZ4Block {
                     let token = src[ip]
                     ip += 1
                     var lit = Int(token >> 4)
-                    if lit == 15 {
-                        while true {
-                            guard ip < n else { throw Malformed() }
-                            let b = src[ip]
-                            ip += 1
-                            lit += Int(b)
-                            if b != 255 { break }
-                        }
-                    }
+                    if lit == 15 { lit += try more(src, &ip) }
                     guard lit <= n - ip, lit <= size - op else { throw Malformed() }
                     if lit > 0 { (dst + op).update(from: src.baseAddress! + ip, count: lit) }
                     ip += lit
@@ -200,15 +190,7 @@ public enum LZ4Block {
                     ip += 2
                     guard offset > 0, offset <= op else { throw Malformed() }
                     var ml = Int(token & 15)
-                    if ml == 15 {
-                        while true {
-                            guard ip < n else { throw Malformed() }
-                            let b = src[ip]
-                            ip += 1
-                            ml += Int(b)
-                            if b != 255 { break }
-                        }
-                    }
+                    if ml == 15 { ml += try more(src, &ip) }
                     ml += minMatch
                     guard ml <= size - op else { throw Malformed() }
                     if offset >= ml {
@@ -222,6 +204,19 @@ public enum LZ4Block {
                 guard op == size else { throw Malformed() }
                 count = op
             }
+        }
+    }
+
+    /// Reads the length bytes after a token's 15 (`rest`'s), from `ip` on.
+    @inline(__always)
+    static func more(_ src: UnsafeBufferPointer<UInt8>, _ ip: inout Int) throws -> Int {
+        var len = 0
+        while true {
+            guard ip < src.count else { throw Malformed() }
+            let b = src[ip]
+            ip += 1
+            len += Int(b)
+            if b != 255 { return len }
         }
     }
 }

@@ -247,15 +247,19 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         try db.reader.read { try String.fetchAll($0, sql: "SELECT name || ': ' || sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name") }
     }
 
-    /// Imports `log` into a new workspace with batches of 500 lines.
-    func importGenerated(_ log: String, bulk: Bool) throws -> (ws: String, summary: ImportSummary) {
-        let ws = tempDir()
-        let db = try AppDatabase.open(workspace: ws)
-        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+    /// An importer into workspace `ws` with batches of 500 lines, which begins a bulk load after 1,000 when `bulk`.
+    func importer(_ ws: String, bulk: Bool) throws -> Importer {
+        let importer = try Importer(db: try AppDatabase.open(workspace: ws), format: .default, startingYear: 2026, domains: DomainMapping())
         importer.batchLines = 500
         importer.batchSeconds = 3600
         importer.bulkLoadLines = bulk ? 1000 : .max
-        return (ws, try importer.importStream(path: log, source: "stdin"))
+        return importer
+    }
+
+    /// Imports `log` into a new workspace with batches of 500 lines.
+    func importGenerated(_ log: String, bulk: Bool) throws -> (ws: String, summary: ImportSummary) {
+        let ws = tempDir()
+        return (ws, try importer(ws, bulk: bulk).importStream(path: log, source: "stdin"))
     }
 
     /// `onWritten` (the server starts the insights' replay there) comes once, when every batch is
@@ -266,11 +270,8 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         guard let log = try GeneratorPath.generate(into: dir, ["--lines", "5000", "--seed", "4", "--start", "2026-01-01T00:00:00"]) else { return }
         let ws = tempDir()
         defer { try? FileManager.default.removeItem(atPath: ws) }
-        let db = try AppDatabase.open(workspace: ws)
-        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
-        importer.batchLines = 500
-        importer.batchSeconds = 3600
-        importer.bulkLoadLines = 1000
+        let importer = try self.importer(ws, bulk: true)
+        let db = importer.db
         final class Seen: @unchecked Sendable {
             var calls = 0
             var bulkLoading = false
