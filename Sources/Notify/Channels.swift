@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Auth
 import Foundation
+import L10n
 import NIOCore
 import NIOHTTP1
 
@@ -16,12 +17,37 @@ public struct DeliveryError: Error, CustomStringConvertible, Sendable, Equatable
     }
 
     public var kind: Kind
-    public var message: String
+    /// What went wrong: an English message id and its values, translated where it is shown.
+    public var text: Message
+    /// In English (the logs, the API).
+    public var message: String { text.description }
     public var description: String { message }
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ id: String, _ values: [String: String] = [:]) {
         self.kind = kind
-        self.message = message
+        text = Message(id, values)
+    }
+
+    /// As the outbox and a channel's status keep it: the message id and its values as JSON, so that
+    /// each reader shows it in its own language.
+    public var stored: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try? encoder.encode(Stored(id: text.id, values: text.values))
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? message
+    }
+
+    /// A stored error as a message; the English text that earlier versions stored stays as it is.
+    public static func message(stored: String) -> Message {
+        if stored.hasPrefix("{"), let s = try? JSONDecoder().decode(Stored.self, from: Data(stored.utf8)) {
+            return Message(s.id, s.values)
+        }
+        return Message(stored)
+    }
+
+    struct Stored: Codable {
+        var id: String
+        var values: [String: String]
     }
 }
 
@@ -47,12 +73,12 @@ func postJSON(_ client: HTTPClient, url: String, body: Data, headers: [(String, 
     do {
         response = try await client.execute(request, timeout: .seconds(20))
     } catch {
-        throw DeliveryError(.temporary, "\(label): cannot reach \(host): \(error)")
+        throw DeliveryError(.temporary, N_("{{channel}}: cannot reach {{host}}: {{error}}"), ["channel": label, "host": host, "error": "\(error)"])
     }
     let answer = (try? await response.body.collect(upTo: maxAnswer)) ?? ByteBuffer()
     if response.status == .tooManyRequests {
         let wait = response.headers.first(name: "Retry-After").flatMap { Int64($0) } ?? 60
-        throw DeliveryError(.retryAfter(wait), "\(label): rate limited, retry after \(wait) s")
+        throw DeliveryError(.retryAfter(wait), N_("{{channel}}: rate limited, retry after {{seconds}} s"), ["channel": label, "seconds": String(wait)])
     }
     return (response.status.code, answer)
 }
@@ -74,14 +100,14 @@ public struct SlackChannel: NotificationChannel {
     }
 
     static let explanations = [
-        "not_in_channel": "the bot is not a member of the channel: invite it there (/invite @your-bot)",
-        "channel_not_found": "no such channel, or the bot cannot see it",
-        "invalid_auth": "Slack refused the token",
-        "not_authed": "no token was sent",
-        "account_inactive": "the token belongs to a deleted user or app",
-        "token_revoked": "the token was revoked",
-        "missing_scope": "the token lacks the chat:write scope",
-        "is_archived": "the channel is archived",
+        "not_in_channel": N_("Slack: {{code}}: the bot is not a member of the channel: invite it there (/invite @your-bot)"),
+        "channel_not_found": N_("Slack: {{code}}: no such channel, or the bot cannot see it"),
+        "invalid_auth": N_("Slack: {{code}}: Slack refused the token"),
+        "not_authed": N_("Slack: {{code}}: no token was sent"),
+        "account_inactive": N_("Slack: {{code}}: the token belongs to a deleted user or app"),
+        "token_revoked": N_("Slack: {{code}}: the token was revoked"),
+        "missing_scope": N_("Slack: {{code}}: the token lacks the chat:write scope"),
+        "is_archived": N_("Slack: {{code}}: the channel is archived"),
     ]
 
     func payload(_ c: NotificationContent) -> [String: Any] {
@@ -109,16 +135,15 @@ public struct SlackChannel: NotificationChannel {
         let (code, body) = try await postJSON(client, url: config.apiBase + "/chat.postMessage", body: data,
                                               headers: [("Authorization", "Bearer " + config.token)], label: "Slack", host: config.apiBase)
         guard code < 300 else {
-            throw DeliveryError(code >= 500 ? .temporary : .configuration, "Slack: HTTP \(code)")
+            throw DeliveryError(code >= 500 ? .temporary : .configuration, N_("Slack: HTTP {{code}}"), ["code": String(code)])
         }
         let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any]
-        guard let object else { throw DeliveryError(.temporary, "Slack: an answer that is not JSON") }
+        guard let object else { throw DeliveryError(.temporary, N_("Slack: an answer that is not JSON")) }
         if object["ok"] as? Bool == true { return }
         let error = object["error"] as? String ?? "unknown_error"
-        if error == "ratelimited" { throw DeliveryError(.retryAfter(60), "Slack: rate limited") }
-        let why = Self.explanations[error].map { "\(error): \($0)" } ?? error
+        if error == "ratelimited" { throw DeliveryError(.retryAfter(60), N_("Slack: rate limited")) }
         let temporary = ["internal_error", "fatal_error", "service_unavailable", "request_timeout"].contains(error)
-        throw DeliveryError(temporary ? .temporary : .configuration, "Slack: \(why)")
+        throw DeliveryError(temporary ? .temporary : .configuration, Self.explanations[error] ?? N_("Slack: {{code}}"), ["code": error])
     }
 }
 
@@ -162,7 +187,8 @@ public struct WebhookChannel: NotificationChannel {
         let host = URL(string: config.url)?.host ?? config.url
         let (code, _) = try await postJSON(client, url: config.url, body: body, headers: headers, label: "webhook", host: host, maxAnswer: 1 << 16)
         guard (200..<300).contains(code) else {
-            throw DeliveryError(code >= 500 || code == 408 ? .temporary : .configuration, "webhook: \(host) answered HTTP \(code)")
+            throw DeliveryError(code >= 500 || code == 408 ? .temporary : .configuration, N_("webhook: {{host}} answered HTTP {{code}}"),
+                                ["host": host, "code": String(code)])
         }
     }
 }

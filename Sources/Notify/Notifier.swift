@@ -114,7 +114,7 @@ public final class Notifier: Service, @unchecked Sendable {
         let known = Set(insights.compactMap(\.id))
         // An insight deleted meanwhile (retention): nothing to tell.
         let gone = due.filter { !known.contains($0.insightID) }.compactMap(\.id)
-        if !gone.isEmpty { try db.markFailed(gone, error: "the insight no longer exists", retryAt: nil) }
+        if !gone.isEmpty { try db.markFailed(gone, error: DeliveryError(.configuration, N_("the insight no longer exists")).stored, retryAt: nil) }
         let items = due.filter { known.contains($0.insightID) }
         guard !items.isEmpty else { return 0 }
         let l = translations.localizer(translations.match(c.language) ?? "en")
@@ -134,15 +134,15 @@ public final class Notifier: Service, @unchecked Sendable {
                 delivered += ids.count
                 logger.info("notification sent", metadata: ["channel": .string(channel.name), "insights": .stringConvertible(ids.count)])
             } catch {
-                let e = error as? DeliveryError ?? DeliveryError(.temporary, "\(error)")
+                let e = error as? DeliveryError ?? DeliveryError(.temporary, "{{error}}", ["error": "\(error)"])
                 let attempts = (group.map(\.attempts).max() ?? 0) + 1
                 let retryAt: Int64?
                 switch e.kind {
                 case .retryAfter(let s): retryAt = now() + max(1, s)
                 default: retryAt = attempts >= Self.maxAttempts ? nil : now() + Self.backoff(attempts: attempts)
                 }
-                try db.markFailed(ids, error: e.message, retryAt: retryAt)
-                try recordStatus(channel.name, ok: false, message: e.message)
+                try db.markFailed(ids, error: e.stored, retryAt: retryAt)
+                try recordStatus(channel.name, ok: false, message: e.stored)
                 logger.warning("notification failed", metadata: ["channel": .string(channel.name), "error": .string(e.message),
                                                                  "retry_at": .string(retryAt.map(String.init) ?? "never")])
                 // The channel is unhappy: the rest waits for the next round.
@@ -156,7 +156,7 @@ public final class Notifier: Service, @unchecked Sendable {
     public func sendTest(channel name: String) async -> Result<Void, DeliveryError> {
         let c = config()
         guard let channel = makeChannel(name, c) else {
-            return .failure(DeliveryError(.configuration, "\(name): not set up; fill in its settings first"))
+            return .failure(DeliveryError(.configuration, N_("{{channel}}: not set up; fill in its settings first"), ["channel": name]))
         }
         let l = translations.localizer(translations.match(c.language) ?? "en")
         let content = NotificationContent.test(channel: name, localizer: l, publicURL: c.publicURL, now: now())
@@ -165,8 +165,8 @@ public final class Notifier: Service, @unchecked Sendable {
             try? recordStatus(name, ok: true, message: nil, test: true)
             return .success(())
         } catch {
-            let e = error as? DeliveryError ?? DeliveryError(.temporary, "\(error)")
-            try? recordStatus(name, ok: false, message: e.message, test: true)
+            let e = error as? DeliveryError ?? DeliveryError(.temporary, "{{error}}", ["error": "\(error)"])
+            try? recordStatus(name, ok: false, message: e.stored, test: true)
             return .failure(e)
         }
     }
@@ -186,6 +186,7 @@ public final class Notifier: Service, @unchecked Sendable {
 public struct ChannelStatus: Codable, Sendable, Equatable {
     public var ok: Bool
     public var time: Int64
+    /// The error, as `DeliveryError.stored` keeps it (`DeliveryError.message(stored:)` reads it).
     public var message: String?
     public var test: Bool
 }

@@ -1,4 +1,5 @@
 import Foundation
+import L10n
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -53,7 +54,7 @@ public struct SMTPClient: Sendable {
                     }
                 }
         } catch {
-            throw DeliveryError(.temporary, "e-mail: cannot connect to \(host):\(config.port): \(error)")
+            throw DeliveryError(.temporary, N_("e-mail: cannot connect to {{address}}: {{error}}"), ["address": "\(host):\(config.port)", "error": "\(error)"])
         }
         let deadline = NIODeadline.now() + timeout
         let raw = channel.channel
@@ -63,16 +64,19 @@ public struct SMTPClient: Sendable {
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var replies = ReplyReader(iterator: inbound.makeAsyncIterator())
-                func expect(_ ok: ClosedRange<Int>, _ what: String) async throws -> Reply {
+                // `what`: the step, as the protocol names it; a refused login says so.
+                func expect(_ ok: ClosedRange<Int>, _ what: String, login: Bool = false) async throws -> Reply {
                     guard let r = try await replies.next() else {
-                        throw DeliveryError(.temporary, "e-mail: \(host) closed the connection during \(what)")
+                        throw DeliveryError(.temporary, N_("e-mail: {{host}} closed the connection during {{step}}"), ["host": host, "step": what])
                     }
                     guard ok.contains(r.code) else {
-                        throw DeliveryError(r.code >= 500 ? .configuration : .temporary, "e-mail: \(host) refused \(what): \(r)")
+                        let kind: DeliveryError.Kind = r.code >= 500 ? .configuration : .temporary
+                        if login { throw DeliveryError(kind, N_("e-mail: {{host}} refused the login ({{step}}): {{reply}}"), ["host": host, "step": what, "reply": "\(r)"]) }
+                        throw DeliveryError(kind, N_("e-mail: {{host}} refused {{step}}: {{reply}}"), ["host": host, "step": what, "reply": "\(r)"])
                     }
                     return r
                 }
-                func command(_ line: String, _ ok: ClosedRange<Int>, _ what: String) async throws -> Reply {
+                func command(_ line: String, _ ok: ClosedRange<Int>, _ what: String, login: Bool = false) async throws -> Reply {
                     do {
                         try await outbound.write(ByteBuffer(string: line + "\r\n"))
                     } catch {
@@ -80,56 +84,58 @@ public struct SMTPClient: Sendable {
                         _ = try await replies.next()
                         throw error
                     }
-                    return try await expect(ok, what)
+                    return try await expect(ok, what, login: login)
                 }
-                _ = try await expect(220...220, "the greeting")
+                _ = try await expect(220...220, "220")
                 var ehlo = try await command("EHLO " + heloName, 250...250, "EHLO")
                 if config.security == .starttls {
                     guard ehlo.lines.contains(where: { $0.uppercased().hasPrefix("STARTTLS") }) else {
-                        throw DeliveryError(.configuration, "e-mail: \(host) does not offer STARTTLS (choose another security setting)")
+                        throw DeliveryError(.configuration, N_("e-mail: {{host}} does not offer STARTTLS (choose another security setting)"), ["host": host])
                     }
                     _ = try await command("STARTTLS", 220...220, "STARTTLS")
                     try await raw.eventLoop.submit {
                         try raw.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls!, serverHostname: sni), position: .first)
                     }.get()
-                    ehlo = try await command("EHLO " + heloName, 250...250, "EHLO after STARTTLS")
+                    ehlo = try await command("EHLO " + heloName, 250...250, "EHLO (STARTTLS)")
                 }
                 if let user = config.username, !user.isEmpty {
                     let password = config.password ?? ""
                     let auth = ehlo.lines.first { $0.uppercased().hasPrefix("AUTH") }?.uppercased().split(separator: " ").map(String.init) ?? []
                     if auth.contains("PLAIN") || !auth.contains("LOGIN") {
                         let token = Data(("\0" + user + "\0" + password).utf8).base64EncodedString()
-                        _ = try await command("AUTH PLAIN " + token, 235...235, "the login (AUTH PLAIN)")
+                        _ = try await command("AUTH PLAIN " + token, 235...235, "AUTH PLAIN", login: true)
                     } else {
-                        _ = try await command("AUTH LOGIN", 334...334, "AUTH LOGIN")
-                        _ = try await command(Data(user.utf8).base64EncodedString(), 334...334, "the user name")
-                        _ = try await command(Data(password.utf8).base64EncodedString(), 235...235, "the login (AUTH LOGIN)")
+                        _ = try await command("AUTH LOGIN", 334...334, "AUTH LOGIN", login: true)
+                        _ = try await command(Data(user.utf8).base64EncodedString(), 334...334, "AUTH LOGIN", login: true)
+                        _ = try await command(Data(password.utf8).base64EncodedString(), 235...235, "AUTH LOGIN", login: true)
                     }
                 }
-                _ = try await command("MAIL FROM:<\(config.from)>", 250...250, "the sender <\(config.from)>")
+                _ = try await command("MAIL FROM:<\(config.from)>", 250...250, "MAIL FROM:<\(config.from)>")
                 var refused: [String] = []
                 for rcpt in config.to {
                     try await outbound.write(ByteBuffer(string: "RCPT TO:<\(rcpt)>\r\n"))
-                    guard let r = try await replies.next() else { throw DeliveryError(.temporary, "e-mail: \(host) closed the connection") }
+                    guard let r = try await replies.next() else { throw DeliveryError(.temporary, N_("e-mail: {{host}} closed the connection"), ["host": host]) }
                     if !(250...251).contains(r.code) { refused.append("<\(rcpt)>: \(r)") }
                 }
                 if refused.count == config.to.count {
-                    throw DeliveryError(.configuration, "e-mail: \(host) refused every recipient: " + refused.joined(separator: "; "))
+                    throw DeliveryError(.configuration, N_("e-mail: {{host}} refused every recipient: {{replies}}"), ["host": host, "replies": refused.joined(separator: "; ")])
                 }
                 _ = try await command("DATA", 354...354, "DATA")
                 try await outbound.write(ByteBuffer(string: Self.dotStuffed(message) + ".\r\n"))
-                _ = try await expect(250...250, "the message")
+                _ = try await expect(250...250, "DATA (.)")
                 try? await outbound.write(ByteBuffer(string: "QUIT\r\n"))
                 _ = try? await replies.next()
             }
         } catch let e as DeliveryError {
             throw e
         } catch let e as NIOSSLError {
-            throw DeliveryError(.configuration, "e-mail: TLS with \(host) failed: \(e)"
-                + (config.verifyCertificate ? " (is its certificate signed by a known authority and made out to \(host)?)" : ""))
+            throw DeliveryError(.configuration, config.verifyCertificate
+                ? N_("e-mail: TLS with {{host}} failed: {{error}} (is its certificate signed by a known authority and made out to {{host}}?)")
+                : N_("e-mail: TLS with {{host}} failed: {{error}}"), ["host": host, "error": "\(e)"])
         } catch {
             let timedOut = NIODeadline.now() >= deadline
-            throw DeliveryError(.temporary, timedOut ? "e-mail: \(host) did not answer in time" : "e-mail: \(host): \(error)")
+            throw DeliveryError(.temporary, timedOut ? N_("e-mail: {{host}} did not answer in time") : N_("e-mail: {{host}}: {{error}}"),
+                                ["host": host, "error": "\(error)"])
         }
     }
 
@@ -170,7 +176,7 @@ struct ReplyReader {
         while let l = try await line() {
             let chars = Array(l.utf8)
             guard chars.count >= 3, let code = Int(String(l.prefix(3))) else {
-                throw DeliveryError(.temporary, "e-mail: not an SMTP reply: \(l.prefix(80))")
+                throw DeliveryError(.temporary, N_("e-mail: not an SMTP reply: {{line}}"), ["line": String(l.prefix(80))])
             }
             lines.append(chars.count > 4 ? String(l.dropFirst(4)) : "")
             if chars.count == 3 || chars[3] == UInt8(ascii: " ") { return SMTPClient.Reply(code: code, lines: lines) }

@@ -83,13 +83,13 @@ struct SettingsController {
         let summary = try accounts.db.outboxSummary(channel: channel)
         var v: [String: Any] = ["channel": channel, "configured": configured,
                                 "pending": l.number(summary.pending), "sent": l.number(summary.sent), "failed": l.number(summary.failed)]
-        v["lastError"] = summary.lastError ?? false
+        v["lastError"] = summary.lastError.map { l.t(DeliveryError.message(stored: $0)) } ?? false
         if let s = Notifier.status(accounts.db, channel: channel) {
             let what = s.test ? (s.ok ? l.t("The test notification was sent ({{time}}).", ["time": l.dateTime(s.time)])
                                       : l.t("The test notification failed ({{time}}):", ["time": l.dateTime(s.time)]))
                               : (s.ok ? l.t("Last notification sent {{time}}.", ["time": l.dateTime(s.time)])
                                       : l.t("The last notification failed ({{time}}):", ["time": l.dateTime(s.time)]))
-            v["status"] = ["ok": s.ok, "text": what, "message": s.message ?? ""] as [String: Any]
+            v["status"] = ["ok": s.ok, "text": what, "message": s.message.map { l.t(DeliveryError.message(stored: $0)) } ?? ""] as [String: Any]
         } else {
             v["status"] = false
         }
@@ -211,8 +211,11 @@ struct SettingsController {
         let configured = NotifyConfig.load(settings.lookup).configured
         return try json(try NotifyConfig.channelNames.map { c in
             let s = try accounts.db.outboxSummary(channel: c)
+            // The errors in English, as the API writes everything.
+            var last = Notifier.status(accounts.db, channel: c)
+            if let stored = last?.message { last?.message = DeliveryError.message(stored: stored).description }
             return ChannelReport(channel: c, configured: configured.contains(c), pending: s.pending, sent: s.sent, failed: s.failed,
-                                 lastError: s.lastError, last: Notifier.status(accounts.db, channel: c))
+                                 lastError: s.lastError.map { DeliveryError.message(stored: $0).description }, last: last)
         })
     }
 

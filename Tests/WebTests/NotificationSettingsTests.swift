@@ -61,6 +61,11 @@ import Testing
             #expect(channels.map { $0["channel"] as? String } == ["slack", "email", "webhook"])
             #expect(channels.last?["configured"] as? Bool == true)
             #expect((channels.last?["last"] as? [String: Any])?["test"] as? Bool == true)
+            // The API writes the error in English; the page in its reader's language (kept as a message and its values).
+            #expect(((channels.last?["last"] as? [String: Any])?["message"] as? String)?.hasPrefix("webhook: cannot reach 127.0.0.1") == true)
+            r = try await b.request("/settings", headers: [.acceptLanguage: "de"])
+            #expect(r.text.contains("webhook: 127.0.0.1 ist nicht erreichbar: "))
+            #expect(!r.text.contains("cannot reach"))
         }
     }
 }
