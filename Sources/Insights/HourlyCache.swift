@@ -19,7 +19,6 @@ public final class HourlyCache: @unchecked Sendable {
     /// transaction (the search indexes' build) holds the store's write lock. The detectors see these
     /// as stored (`ReplayCache.hasInsight`).
     private var held: [Insight] = []
-    private var heldKeys: Set<String> = []
 
     public init(keepHours: Int64 = 6) {
         keep = keepHours
@@ -55,12 +54,9 @@ public final class HourlyCache: @unchecked Sendable {
         }
     }
 
-    /// Holds an insight found, unless one with its key is held already.
+    /// Holds an insight found (writing it, the store keeps one insight per key).
     func hold(_ insight: Insight) {
-        lock.withLock {
-            guard heldKeys.insert(insight.key).inserted else { return }
-            held.append(insight)
-        }
+        lock.withLock { held.append(insight) }
     }
 
     /// Whether an insight held is of `kind`, from `since` on, with a key beginning with `keyPrefix`.
@@ -73,10 +69,7 @@ public final class HourlyCache: @unchecked Sendable {
     /// The insights held, in the order found; none are held afterwards.
     func takeHeld() -> [Insight] {
         lock.withLock {
-            defer {
-                held.removeAll()
-                heldKeys.removeAll()
-            }
+            defer { held.removeAll() }
             return held
         }
     }

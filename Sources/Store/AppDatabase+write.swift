@@ -386,10 +386,9 @@ public enum AttemptLog {
         return [a]
     }
 
-    /// The attempts of the `deliveries` row named `alias` as a JSON array, in SQL.
-    static func sql(_ alias: String) -> String {
-        let d = alias
-        return """
+    /// The attempts of the `deliveries` row named `d` as a JSON array, in SQL.
+    static func sql(_ d: String) -> String {
+        """
             (CASE WHEN \(d).log != '' THEN \(d).log ELSE json_array(json_object('time', \(d).first_attempt, 'status', \(d).status,
                 'dsn', \(d).dsn, 'relay', \(d).relay, 'reply', \(d).reason, 'delay', \(d).delay, 'agent', \(d).agent,
                 'hop', json('false'))) END)
