@@ -1,5 +1,140 @@
 #include "CSQLiteConfig.h"
+#include <string.h>
 
 int lm_sqlite_no_checkpoint_on_close(sqlite3 *db, int on) {
     return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, on, (int *)0);
+}
+
+int lm_sqlite_configure_process(void) {
+    int rc = sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    if (rc != SQLITE_OK) return rc;
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* lm_rows: an eponymous-only virtual table (a table-valued function) over rows held by the caller,
+   passed as a pointer value (sqlite3_bind_pointer), as the carray extension of SQLite does. */
+
+static const char *const lm_rows_pointer_type = "lm_rows";
+
+/* The hidden column that takes the rows' pointer comes after the LM_ROWS_MAX_COLUMNS columns. */
+#define LM_ROWS_ARGUMENT LM_ROWS_MAX_COLUMNS
+
+typedef struct lm_rows_cursor {
+    sqlite3_vtab_cursor base;
+    const lm_rows *rows;
+    sqlite3_int64 row;
+} lm_rows_cursor;
+
+static int lm_rows_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **error) {
+    (void)aux; (void)argc; (void)argv; (void)error;
+    int rc = sqlite3_declare_vtab(db,
+        "CREATE TABLE x(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19,"
+        " c20, c21, c22, c23, rows HIDDEN)");
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_vtab *table = sqlite3_malloc(sizeof(*table));
+    if (table == 0) return SQLITE_NOMEM;
+    memset(table, 0, sizeof(*table));
+    *out = table;
+    return SQLITE_OK;
+}
+
+static int lm_rows_disconnect(sqlite3_vtab *table) {
+    sqlite3_free(table);
+    return SQLITE_OK;
+}
+
+static int lm_rows_open(sqlite3_vtab *table, sqlite3_vtab_cursor **out) {
+    (void)table;
+    lm_rows_cursor *cursor = sqlite3_malloc(sizeof(*cursor));
+    if (cursor == 0) return SQLITE_NOMEM;
+    memset(cursor, 0, sizeof(*cursor));
+    *out = &cursor->base;
+    return SQLITE_OK;
+}
+
+static int lm_rows_close(sqlite3_vtab_cursor *cursor) {
+    sqlite3_free(cursor);
+    return SQLITE_OK;
+}
+
+/* The rows' argument is required: without it (or unusable), the plan is refused. */
+static int lm_rows_best_index(sqlite3_vtab *table, sqlite3_index_info *info) {
+    (void)table;
+    for (int i = 0; i < info->nConstraint; i++) {
+        const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+        if (c->iColumn != LM_ROWS_ARGUMENT || c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+        if (!c->usable) return SQLITE_CONSTRAINT;
+        info->aConstraintUsage[i].argvIndex = 1;
+        info->aConstraintUsage[i].omit = 1;
+        info->idxNum = 1;
+        info->estimatedCost = 1000;
+        info->estimatedRows = 1000;
+        return SQLITE_OK;
+    }
+    return SQLITE_CONSTRAINT;
+}
+
+static int lm_rows_filter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr, int argc, sqlite3_value **argv) {
+    (void)idxStr;
+    lm_rows_cursor *cursor = (lm_rows_cursor *)base;
+    cursor->rows = (idxNum == 1 && argc > 0) ? sqlite3_value_pointer(argv[0], lm_rows_pointer_type) : 0;
+    cursor->row = 0;
+    return SQLITE_OK;
+}
+
+static int lm_rows_next(sqlite3_vtab_cursor *base) {
+    ((lm_rows_cursor *)base)->row++;
+    return SQLITE_OK;
+}
+
+static int lm_rows_eof(sqlite3_vtab_cursor *base) {
+    lm_rows_cursor *cursor = (lm_rows_cursor *)base;
+    return cursor->rows == 0 || cursor->row >= cursor->rows->count;
+}
+
+static int lm_rows_column(sqlite3_vtab_cursor *base, sqlite3_context *context, int column) {
+    lm_rows_cursor *cursor = (lm_rows_cursor *)base;
+    const lm_rows *rows = cursor->rows;
+    if (rows == 0 || column >= rows->columns) {
+        sqlite3_result_null(context);
+        return SQLITE_OK;
+    }
+    const lm_value *v = &rows->values[cursor->row * rows->columns + column];
+    switch (v->type) {
+    case LM_INTEGER: sqlite3_result_int64(context, v->i); break;
+    case LM_REAL: sqlite3_result_double(context, v->d); break;
+    case LM_TEXT: sqlite3_result_text(context, v->p ? (const char *)v->p : "", v->length, SQLITE_STATIC); break;
+    case LM_BLOB: sqlite3_result_blob(context, v->p ? v->p : "", v->length, SQLITE_STATIC); break;
+    default: sqlite3_result_null(context); break;
+    }
+    return SQLITE_OK;
+}
+
+static int lm_rows_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
+    *rowid = ((lm_rows_cursor *)base)->row;
+    return SQLITE_OK;
+}
+
+static sqlite3_module lm_rows_module = {
+    .iVersion = 0,
+    .xCreate = 0, /* eponymous only: lm_rows(?) needs no CREATE VIRTUAL TABLE */
+    .xConnect = lm_rows_connect,
+    .xBestIndex = lm_rows_best_index,
+    .xDisconnect = lm_rows_disconnect,
+    .xDestroy = 0,
+    .xOpen = lm_rows_open,
+    .xClose = lm_rows_close,
+    .xFilter = lm_rows_filter,
+    .xNext = lm_rows_next,
+    .xEof = lm_rows_eof,
+    .xColumn = lm_rows_column,
+    .xRowid = lm_rows_rowid,
+};
+
+int lm_register_rows(sqlite3 *db) {
+    return sqlite3_create_module(db, "lm_rows", &lm_rows_module, 0);
+}
+
+int lm_bind_rows(sqlite3_stmt *stmt, int index, const lm_rows *rows) {
+    return sqlite3_bind_pointer(stmt, index, (void *)rows, lm_rows_pointer_type, 0);
 }

@@ -66,6 +66,33 @@ struct LiveState: Codable {
 }
 
 extension AppDatabase {
+    static let messageColumns = [
+        "id", "host", "queue_id", "queue_ids", "message_id", "sender", "size", "nrcpt", "client_host", "client_ip",
+        "sasl_username", "origin", "parent_id", "first_seen", "last_seen", "complete", "expired", "rejected", "live_state",
+    ]
+    static let deliveryColumns = [
+        "message_id", "idx", "recipient", "orig_recipient", "status", "returned", "attempts", "first_attempt",
+        "last_attempt", "dsn", "relay", "reason", "agent", "direction", "domain", "delay", "log",
+    ]
+    static let rejectionColumns = [
+        "time", "host", "queue_id", "daemon", "stage", "client_host", "client_ip", "sender", "recipient", "code", "dsn",
+        "reason", "line",
+    ]
+    static let authColumns = ["time", "ip", "user", "proto", "success", "count", "reason", "source"]
+
+    /// The import's statements: a message or a delivery written again (it was live) replaces its row.
+    static let upsertMessages = RowBatch.insertSQL("messages", messageColumns, tail: """
+        ON CONFLICT(id) DO UPDATE SET \(messageColumns.dropFirst(3).map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+        """)
+    static let upsertDeliveries = RowBatch.insertSQL("deliveries", deliveryColumns, tail: """
+        ON CONFLICT(message_id, idx) DO UPDATE SET \(deliveryColumns.dropFirst(2).map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+        """)
+    static let insertRawRefs = RowBatch.insertSQL("raw_refs", ["message_id", "block_id", "offset", "length"])
+    static let insertRejections = RowBatch.insertSQL("rejections", rejectionColumns)
+    static let insertLogins = RowBatch.insertSQL("auth_events", authColumns)
+}
+
+extension AppDatabase {
     /// What one import batch produced, with the checkpoints it reached. `raw` holds the raw lines of
     /// `out` (its `rawLines` are not used when it is given).
     public struct Batch: Sendable {
@@ -89,17 +116,26 @@ extension AppDatabase {
     /// one transaction.
     public func save(_ batches: [Batch], domains: DomainMapping) throws {
         if batches.contains(where: \.beginsBulkLoad) { try setSearchIndexesAside() }
-        try writer.write { db in
-            // One set of counts for the whole transaction: batches written together often count the
-            // same intervals and domains.
-            var rollup = Rollup()
-            for b in batches {
-                try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID, domains: domains,
-                              rollup: &rollup, db)
+        try writer.writeWithoutTransaction { db in
+            // Without the foreign keys' checks (a lookup of the message for each delivery, of the
+            // block for each raw-line reference): each delivery is written right after its message,
+            // each reference after its block, and a merged message's deliveries are deleted with it
+            // (`save` below). The setting is the connection's, and cannot change inside a transaction.
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+            try db.inTransaction {
+                // One set of counts for the whole transaction: batches written together often count the
+                // same intervals and domains.
+                var rollup = Rollup()
+                for b in batches {
+                    try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID,
+                                  domains: domains, rollup: &rollup, db)
+                }
+                let bulk = try Self.isBulkLoading(db)
+                try rollup.apply(db, coarseDomains: !bulk)
+                if bulk, let hours = rollup.domainHours { try Self.widenBulkRollupHours(hours, db) }
+                return .commit
             }
-            let bulk = try Self.isBulkLoading(db)
-            try rollup.apply(db, coarseDomains: !bulk)
-            if bulk, let hours = rollup.domainHours { try Self.widenBulkRollupHours(hours, db) }
         }
     }
 
@@ -110,80 +146,64 @@ extension AppDatabase {
         for (child, parent) in out.merged {
             try rollup.subtractStored(child, db)
             try db.cachedStatement(sql: "UPDATE raw_refs SET message_id = ? WHERE message_id = ?").execute(arguments: [parent, child])
+            // What the foreign key's cascade does when it is on (`save(_:domains:)` turns it off).
+            try db.cachedStatement(sql: "DELETE FROM deliveries WHERE message_id = ?").execute(arguments: [child])
             try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [child])
         }
-        let upsertMessage = try db.cachedStatement(sql: """
-            INSERT INTO messages (id, host, queue_id, queue_ids, message_id, sender, size, nrcpt, client_host, client_ip,
-                sasl_username, origin, parent_id, first_seen, last_seen, complete, expired, rejected, live_state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET queue_ids = excluded.queue_ids, message_id = excluded.message_id,
-                sender = excluded.sender, size = excluded.size, nrcpt = excluded.nrcpt, client_host = excluded.client_host,
-                client_ip = excluded.client_ip, sasl_username = excluded.sasl_username, origin = excluded.origin,
-                parent_id = excluded.parent_id, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                complete = excluded.complete, expired = excluded.expired, rejected = excluded.rejected,
-                live_state = excluded.live_state
-            """)
-        let upsertDelivery = try db.cachedStatement(sql: """
-            INSERT INTO deliveries (message_id, idx, recipient, orig_recipient, status, returned, attempts, first_attempt,
-                last_attempt, dsn, relay, reason, agent, direction, domain, delay, log)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(message_id, idx) DO UPDATE SET recipient = excluded.recipient,
-                orig_recipient = excluded.orig_recipient, status = excluded.status, returned = excluded.returned,
-                attempts = excluded.attempts, first_attempt = excluded.first_attempt, last_attempt = excluded.last_attempt,
-                dsn = excluded.dsn, relay = excluded.relay, reason = excluded.reason, agent = excluded.agent,
-                direction = excluded.direction, domain = excluded.domain, delay = excluded.delay, log = excluded.log
-            """)
-        var msg = RawStatement(upsertMessage)
-        var del = RawStatement(upsertDelivery)
-        for m in out.messages {
+        // In the order of their ids: most rows then go at the end of their tables.
+        let order = out.messages.indices.sorted { out.messages[$0].id < out.messages[$1].id }
+        var messages = RowBatch(columns: messageColumns.count)
+        var deliveries = RowBatch(columns: deliveryColumns.count)
+        for index in order {
+            let m = out.messages[index]
             if m.persisted { try rollup.subtractStored(m.id, db) }
-            msg.bind(m.id)
-            msg.bind(m.host)
-            msg.bind(m.firstQueueID)
-            msg.bind(m.queueIDs.count == 1 ? m.queueIDs[0] : m.queueIDs.joined(separator: ";"))
-            msg.bind(m.messageID)
-            msg.bind(m.sender)
-            msg.bind(m.size)
-            msg.bind(m.nrcpt)
-            msg.bind(m.clientHost)
-            msg.bind(m.clientIP)
-            msg.bind(m.saslUsername)
-            msg.bind(m.origin.rawValue)
-            msg.bind(m.parentID)
-            msg.bind(m.firstSeen)
-            msg.bind(m.lastSeen)
-            msg.bind(m.complete)
-            msg.bind(m.expired)
-            msg.bind(m.rejected)
-            msg.bind(m.complete ? nil : LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren,
-                                                   hops: m.hops, notified: m.notified).encoded)
-            try msg.run(db)
+            messages.add(m.id)
+            messages.add(m.host)
+            messages.add(m.firstQueueID)
+            messages.add(m.queueIDs.count == 1 ? m.queueIDs[0] : m.queueIDs.joined(separator: ";"))
+            messages.add(m.messageID)
+            messages.add(m.sender)
+            messages.add(m.size)
+            messages.add(m.nrcpt)
+            messages.add(m.clientHost)
+            messages.add(m.clientIP)
+            messages.add(m.saslUsername)
+            messages.add(m.origin.rawValue)
+            messages.add(m.parentID)
+            messages.add(m.firstSeen)
+            messages.add(m.lastSeen)
+            messages.add(m.complete)
+            messages.add(m.expired)
+            messages.add(m.rejected)
+            messages.add(m.complete ? nil : LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren,
+                                                      hops: m.hops, notified: m.notified).encoded)
             for (i, r) in m.recipients.enumerated() {
                 let direction = m.direction(of: r).rawValue
                 let domain = domains.domain(of: r.recipient)
                 rollup.count(firstSeen: m.firstSeen, origin: m.origin.rawValue, status: r.outcome.rawValue, direction: direction,
                              domain: domain, returned: r.returned, 1)
-                del.bind(m.id)
-                del.bind(i)
-                del.bind(r.recipient)
-                del.bind(r.origRecipient)
-                del.bind(r.outcome.rawValue)
-                del.bind(r.returned)
-                del.bind(r.attempts)
-                del.bind(r.firstAttempt)
-                del.bind(r.lastAttempt)
-                del.bind(r.dsn)
-                del.bind(r.relay)
-                del.bind(r.reason)
-                del.bind(r.agent)
-                del.bind(direction)
-                del.bind(domain)
+                deliveries.add(m.id)
+                deliveries.add(i)
+                deliveries.add(r.recipient)
+                deliveries.add(r.origRecipient)
+                deliveries.add(r.outcome.rawValue)
+                deliveries.add(r.returned)
+                deliveries.add(r.attempts)
+                deliveries.add(r.firstAttempt)
+                deliveries.add(r.lastAttempt)
+                deliveries.add(r.dsn)
+                deliveries.add(r.relay)
+                deliveries.add(r.reason)
+                deliveries.add(r.agent)
+                deliveries.add(direction)
+                deliveries.add(domain)
                 let delay = r.log.last { !$0.hop }?.delay
-                del.bind(delay)
-                del.bind(text: AttemptLog.stored(r, delay: delay))
-                try del.run(db)
+                deliveries.add(delay)
+                deliveries.add(text: AttemptLog.stored(r, delay: delay))
             }
         }
+        try messages.insert(upsertMessages, db)
+        try deliveries.insert(upsertDeliveries, db)
         if !raw.refs.isEmpty {
             var block = RawStatement(try db.cachedStatement(sql: "INSERT INTO raw_blocks (codec, size, last_seen, data) VALUES (?, ?, ?, ?)"))
             block.bind(raw.codec)
@@ -192,53 +212,45 @@ extension AppDatabase {
             block.bind(blob: raw.data)
             try block.run(db)
             let blockID = db.lastInsertedRowID
-            var ref = RawStatement(try db.cachedStatement(sql: "INSERT INTO raw_refs (message_id, block_id, offset, length) VALUES (?, ?, ?, ?)"))
+            var refs = RowBatch(columns: 4)
             for r in raw.refs {
-                ref.bind(r.messageID)
-                ref.bind(blockID)
-                ref.bind(Int64(r.offset))
-                ref.bind(Int64(r.length))
-                try ref.run(db)
+                refs.add(r.messageID)
+                refs.add(blockID)
+                refs.add(Int64(r.offset))
+                refs.add(Int64(r.length))
             }
+            try refs.insert(insertRawRefs, db)
         }
-        let insertRejection = try db.cachedStatement(sql: """
-            INSERT INTO rejections (time, host, queue_id, daemon, stage, client_host, client_ip, sender, recipient, code, dsn,
-                reason, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        var rej = RawStatement(insertRejection)
+        var rejections = RowBatch(columns: rejectionColumns.count)
         for r in out.rejections {
             rollup.rejection(time: r.time)
-            rej.bind(r.time)
-            rej.bind(r.host)
-            rej.bind(r.queueID)
-            rej.bind(r.daemon)
-            rej.bind(r.stage)
-            rej.bind(r.clientHost)
-            rej.bind(r.clientIP)
-            rej.bind(r.sender)
-            rej.bind(r.recipient)
-            rej.bind(r.code)
-            rej.bind(r.dsn)
-            rej.bind(r.reason)
-            rej.bind(r.line)
-            try rej.run(db)
+            rejections.add(r.time)
+            rejections.add(r.host)
+            rejections.add(r.queueID)
+            rejections.add(r.daemon)
+            rejections.add(r.stage)
+            rejections.add(r.clientHost)
+            rejections.add(r.clientIP)
+            rejections.add(r.sender)
+            rejections.add(r.recipient)
+            rejections.add(r.code)
+            rejections.add(r.dsn)
+            rejections.add(r.reason)
+            rejections.add(r.line)
         }
-        if !out.authEvents.isEmpty {
-            let insertAuth = try db.cachedStatement(sql: """
-                INSERT INTO auth_events (time, ip, user, proto, success, count, reason, source) VALUES (?, ?, ?, ?, ?, ?, ?, 'log')
-                """)
-            var a = RawStatement(insertAuth)
-            for e in out.authEvents {
-                a.bind(e.time)
-                a.bind(e.ip)
-                a.bind(e.user)
-                a.bind(e.proto)
-                a.bind(e.success ? 1 : 0)
-                a.bind(e.count)
-                a.bind(e.reason)
-                try a.run(db)
-            }
+        try rejections.insert(insertRejections, db)
+        var logins = RowBatch(columns: authColumns.count)
+        for e in out.authEvents {
+            logins.add(e.time)
+            logins.add(e.ip)
+            logins.add(e.user)
+            logins.add(e.proto)
+            logins.add(e.success)
+            logins.add(e.count)
+            logins.add(e.reason)
+            logins.add("log")
         }
+        try logins.insert(insertLogins, db)
         for c in checkpoints {
             try db.cachedStatement(sql: """
                 INSERT INTO checkpoints (source, lines, offset, last_time, last_hash, same_time_lines, identity, complete, updated_at)

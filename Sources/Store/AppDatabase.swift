@@ -36,8 +36,13 @@ public struct AppDatabase: Sendable {
         checkpointer?.wait()
     }
 
+    /// SQLite's process-wide settings (`lm_sqlite_configure_process`: multi-thread mode, no memory
+    /// statistics), made once before the first connection opens; every connection is opened here.
+    static let sqliteConfigured = lm_sqlite_configure_process() == SQLITE_OK
+
     /// Opens (creating it if needed) the database file of a workspace directory.
     public static func open(workspace: String) throws -> AppDatabase {
+        _ = sqliteConfigured
         try Workspace.prepare(workspace)
         var config = Configuration()
         config.prepareDatabase { db in
@@ -55,6 +60,7 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
             try noCheckpointOnClose(db)
+            try registerRows(db)
         }
         config.busyMode = .timeout(10)
         let path = workspace + "/lightmeter.db"
@@ -64,7 +70,10 @@ public struct AppDatabase: Sendable {
 
     /// An in-memory database for tests.
     public static func inMemory() throws -> AppDatabase {
-        try AppDatabase(DatabaseQueue())
+        _ = sqliteConfigured
+        var config = Configuration()
+        config.prepareDatabase { db in try registerRows(db) }
+        return try AppDatabase(DatabaseQueue(configuration: config))
     }
 
     public var reader: any DatabaseReader { writer }
