@@ -90,9 +90,9 @@ public struct Tracker: Sendable {
     /// Everything produced since the last call.
     public mutating func drain() -> TrackerOutput {
         for id in dirty {
-            if let m = live[id] {
-                output.messages.append(m)
-                live[id]!.persisted = true
+            if let i = live.index(forKey: id) {
+                output.messages.append(live.values[i])
+                live.values[i].persisted = true
             }
         }
         dirty.removeAll(keepingCapacity: true)
@@ -333,7 +333,10 @@ public struct Tracker: Sendable {
     }
 
     mutating func merge(child: Int64, into parent: Int64) {
-        guard var c = live[child], var p = live[parent] else { return }
+        // Both taken out of `live`: the parent's arrays are then its own, appended to in place.
+        guard live[child] != nil, live[parent] != nil else { return }
+        var c = live.removeValue(forKey: child)!
+        var p = live.removeValue(forKey: parent)!
         let h = hostID(c.host)
         for q in c.queueIDs where !p.queueIDs.contains(q) { p.queueIDs.append(q) }
         for q in c.liveQueues where !p.liveQueues.contains(q) { p.liveQueues.append(q) }
@@ -350,7 +353,6 @@ public struct Tracker: Sendable {
         p.firstSeen = min(p.firstSeen, c.firstSeen)
         c.complete = true
         live[parent] = p
-        live.removeValue(forKey: child)
         dirty.remove(child)
         dirty.insert(parent)
         if let bytes = raw.removeValue(forKey: child) { appendRaw(parent, bytes) }

@@ -2,6 +2,18 @@ import PostfixLog
 import Testing
 
 @Suite struct DeliveryTests {
+    /// A DSN's text, written digit by digit, is what interpolation writes, for every class, subject
+    /// and detail (the largest three-digit ones and the type's limits too).
+    @Test func dsnDescriptions() {
+        for k: UInt8 in [0, 2, 4, 5, 9, 10, 99, 255] {
+            for s: UInt16 in [0, 1, 7, 9, 10, 99, 100, 999, 65535] {
+                for d: UInt16 in [0, 1, 9, 10, 11, 100, 999, 12345, 65535] {
+                    #expect(DSN(klass: k, subject: s, detail: d).description == "\(k).\(s).\(d)")
+                }
+            }
+        }
+    }
+
     @Test func smtpBounceWithAllFields() throws {
         let p = Parsed("Jun  3 10:40:59 mail postfix/smtp[9890]: 776E41855DB2: to=<invalid.email@example.com>, relay=mx.example.com[11.22.33.44]:25, delay=1.9, delays=0/0/1.5/0.37, dsn=5.1.1, status=bounced (host mx.example.com[11.22.33.44] said: 550 5.1.1 <invalid.email@example.com> User unknown (in reply to RCPT TO command))")
         guard case .delivery(let d) = p.payload else { Issue.record("not a delivery: \(p.kind)"); return }
