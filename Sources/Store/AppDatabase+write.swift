@@ -152,8 +152,8 @@ extension AppDatabase {
         }
         // In the order of their ids: most rows then go at the end of their tables.
         let order = out.messages.indices.sorted { out.messages[$0].id < out.messages[$1].id }
-        var messages = RowBatch(columns: messageColumns.count)
-        var deliveries = RowBatch(columns: deliveryColumns.count)
+        var messages = RowBatch(columns: messageColumns.count, rows: out.messages.count)
+        var deliveries = RowBatch(columns: deliveryColumns.count, rows: out.messages.reduce(0) { $0 + $1.recipients.count })
         for index in order {
             let m = out.messages[index]
             if m.persisted { try rollup.subtractStored(m.id, db) }
@@ -212,7 +212,7 @@ extension AppDatabase {
             block.bind(blob: raw.data)
             try block.run(db)
             let blockID = db.lastInsertedRowID
-            var refs = RowBatch(columns: 4)
+            var refs = RowBatch(columns: 4, rows: raw.refs.count)
             for r in raw.refs {
                 refs.add(r.messageID)
                 refs.add(blockID)
@@ -221,7 +221,7 @@ extension AppDatabase {
             }
             try refs.insert(insertRawRefs, db)
         }
-        var rejections = RowBatch(columns: rejectionColumns.count)
+        var rejections = RowBatch(columns: rejectionColumns.count, rows: out.rejections.count)
         for r in out.rejections {
             rollup.rejection(time: r.time)
             rejections.add(r.time)
@@ -239,7 +239,7 @@ extension AppDatabase {
             rejections.add(r.line)
         }
         try rejections.insert(insertRejections, db)
-        var logins = RowBatch(columns: authColumns.count)
+        var logins = RowBatch(columns: authColumns.count, rows: out.authEvents.count)
         for e in out.authEvents {
             logins.add(e.time)
             logins.add(e.ip)

@@ -149,10 +149,6 @@ struct Rollup {
         }
         let domain = domainRows(coarse: coarseDomains)
         if !domain.isEmpty {
-            var st = RawStatement(try db.cachedStatement(sql: """
-                INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(size, status, bucket, domain) DO UPDATE SET n = n + excluded.n
-                """))
             // In key order: the B-tree is walked once, not jumped around.
             let keys = domain.filter { $0.value != 0 }.sorted { a, b in
                 if a.key.size != b.key.size { return a.key.size < b.key.size }
@@ -160,16 +156,20 @@ struct Rollup {
                 if a.key.bucket != b.key.bucket { return a.key.bucket < b.key.bucket }
                 return a.key.domain < b.key.domain
             }
+            var rows = RowBatch(columns: 5, rows: keys.count)
             for (k, n) in keys {
-                st.bind(k.size)
-                st.bind(k.bucket)
-                st.bind(k.domain)
-                st.bind(k.status)
-                st.bind(n)
-                try st.run(db)
+                rows.add(k.size)
+                rows.add(k.bucket)
+                rows.add(k.domain)
+                rows.add(k.status)
+                rows.add(n)
             }
+            try rows.insert(Self.upsertDomainRows, db)
         }
     }
+
+    static let upsertDomainRows = RowBatch.insertSQL("rollup_domain", ["size", "bucket", "domain", "status", "n"],
+                                                     tail: "ON CONFLICT(size, status, bucket, domain) DO UPDATE SET n = n + excluded.n")
 
     /// The domain rows of the larger intervals that overlap hours `hours`, summed again from the
     /// hours' rows (which every write keeps exact).

@@ -16,9 +16,12 @@ struct RowBatch {
     /// The text of the rows, one after the other (`lm_value.i` is where each begins until `insert`).
     private var text: [UInt8] = [0]
 
-    init(columns: Int) {
+    /// `rows`: how many rows will be added, if known (room for them is made at once).
+    init(columns: Int, rows: Int = 0) {
         precondition(columns <= Int(LM_ROWS_MAX_COLUMNS))
         self.columns = columns
+        values.reserveCapacity(rows * columns)
+        text.reserveCapacity(1 + rows * columns * 12)
     }
 
     var count: Int { values.count / columns }
