@@ -422,16 +422,8 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
             """
         // What the tracker holds for each recipient.
         var tracker = Tracker()
-        let parser = Parser()
         var years = YearTracker(startingYear: 2020)
-        for line in text.split(separator: "\n") {
-            var bytes = Array(line.utf8)
-            bytes.withUnsafeMutableBufferPointer { b in
-                let buf = UnsafeBufferPointer(b)
-                let r = parser.parse(buf)
-                tracker.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
-            }
-        }
+        feed(text, to: &tracker, years: &years)
         let expected = tracker.drain().messages[0].recipients.map(\.log)
         #expect(expected.map(\.count) == [1, 2, 1])
 

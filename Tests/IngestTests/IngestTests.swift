@@ -1,6 +1,21 @@
 import Foundation
 import Ingest
+import PostfixLog
 import Testing
+import Tracking
+
+/// Parses the lines of `text` and gives them to `tracker`, as an import does.
+func feed(_ text: String, to tracker: inout Tracker, years: inout YearTracker) {
+    let parser = Parser()
+    for line in text.split(separator: "\n") {
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBufferPointer { b in
+            let buf = UnsafeBufferPointer(b)
+            let r = parser.parse(buf)
+            tracker.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
+        }
+    }
+}
 
 func tempDir() -> String {
     let d = NSTemporaryDirectory() + "lightmeter-test-" + UUID().uuidString

@@ -84,27 +84,16 @@ import Tracking
             Jan  1 10:00:03 m postfix/qmgr[3]: 4444DDDD44: removed
             """
         var tracker = Tracker()
-        let parser = Parser()
         var years = YearTracker(startingYear: 2020)
-        func feed(_ text: String) {
-            for line in text.split(separator: "\n") {
-                var bytes = Array(line.utf8)
-                bytes.withUnsafeMutableBufferPointer { b in
-                    let buf = UnsafeBufferPointer(b)
-                    let r = parser.parse(buf)
-                    tracker.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
-                }
-            }
-        }
         let db = try AppDatabase.inMemory()
-        feed(first)
+        feed(first, to: &tracker, years: &years)
         let out1 = tracker.drain()
         try db.save([AppDatabase.Batch(out: out1, raw: nil, checkpoints: [], nextID: tracker.nextID)], domains: DomainMapping())
         let rows1 = try db.reader.read { db in
             try Int.fetchAll(db, sql: "SELECT message_id FROM deliveries UNION ALL SELECT -id FROM messages ORDER BY 1")
         }
         #expect(rows1 == [-2, -1, 2])
-        feed(second)
+        feed(second, to: &tracker, years: &years)
         let out2 = tracker.drain()
         #expect(out2.merged.map(\.id) == [2])
         try db.save([AppDatabase.Batch(out: out2, raw: nil, checkpoints: [], nextID: tracker.nextID)], domains: DomainMapping())
