@@ -40,6 +40,8 @@ public struct Tracker: Sendable {
     public private(set) var nextID: Int64
     var hosts: [String] = []
     var hostIndex: [[UInt8]: UInt32] = [:]
+    /// The same, by name (a message's host), looked up without making an array of its bytes.
+    var hostByName: [String: UInt32] = [:]
     var byQueue: [QueueKey: Int64] = [:]
     var awaiting: [QueueKey: Int64] = [:]
     /// Queues removed since the last drain, and in the batch before it, with their messages (held
@@ -108,6 +110,9 @@ public struct Tracker: Sendable {
         completed.removeAll(keepingCapacity: true)
         for (id, bytes) in raw where !bytes.isEmpty { output.rawLines.append((id, bytes)) }
         raw.removeAll(keepingCapacity: true)
+        // In the order of the messages (a dictionary's order changes from one run to the next): the
+        // lines of two messages merged later read back in the same order every time.
+        output.rawLines.sort { $0.id < $1.id }
         let out = output
         output = TrackerOutput()
         return out
@@ -229,8 +234,8 @@ public struct Tracker: Sendable {
         let skey = SessionKey(host: hostID(header, line), pid: header.process.pid ?? -1)
         switch e {
         case .connect(let p):
-            var lines: [UInt8] = []
-            lines.reserveCapacity(512)
+            // The session's lines become its first message's (`adoptRaw`): room for a message's lines.
+            var lines = Self.rawBuffer()
             lines.append(contentsOf: line)
             sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time, lines: lines)
         case .tls, .sessionNote:
@@ -254,13 +259,16 @@ public struct Tracker: Sendable {
                 }
             }
             let id = startMessage(key, qid, header, time)
-            var sessionLines: [UInt8]? = nil
-            if let s = sessions[skey] {
-                sessionLines = s.lines
-                sessions[skey]?.lines.removeAll()
+            // The session's lines so far are the message's first (taken, not copied); changed in place
+            // (the dictionary's subscript allocated twice for each change through it).
+            var sessionLines: [UInt8] = []
+            if let i = sessions.index(forKey: skey) {
+                sessions.values.withMutableElement(at: i) { s in
+                    swap(&sessionLines, &s.lines)
+                    if let u = c.saslUsername { s.saslUser = line.string(u) }
+                }
             }
-            if let sl = sessionLines, !sl.isEmpty { appendRaw(id, sl) }
-            if let u = c.saslUsername { sessions[skey]?.saslUser = line.string(u) }
+            if !sessionLines.isEmpty { adoptRaw(id, &sessionLines) }
             update(id, time, line) { m in
                 m.origin = .smtp
                 m.clientHost = line.string(c.client.host)
@@ -500,6 +508,16 @@ public struct Tracker: Sendable {
         raw[id, default: Self.rawBuffer()].appendLine(bytes)
     }
 
+    /// Lines that begin a message's raw lines: the buffer itself is taken when the message has none yet.
+    mutating func adoptRaw(_ id: Int64, _ lines: inout [UInt8]) {
+        if raw[id] == nil {
+            raw[id] = lines
+            lines = []
+        } else {
+            appendRaw(id, lines)
+        }
+    }
+
     static func rawBuffer() -> [UInt8] {
         var a: [UInt8] = []
         a.reserveCapacity(2048)
@@ -518,17 +536,19 @@ public struct Tracker: Sendable {
         defer { lastHost = (bytes, hostIndex[bytes]!) }
         if let i = hostIndex[bytes] { return i }
         let i = UInt32(hosts.count)
-        hosts.append(String(decoding: bytes, as: UTF8.self))
+        let name = String(decoding: bytes, as: UTF8.self)
+        hosts.append(name)
         hostIndex[bytes] = i
+        hostByName[name] = i
         return i
     }
 
     mutating func hostID(_ name: String) -> UInt32 {
-        let bytes = Array(name.utf8)
-        if let i = hostIndex[bytes] { return i }
+        if let i = hostByName[name] { return i }
         let i = UInt32(hosts.count)
         hosts.append(name)
-        hostIndex[bytes] = i
+        hostIndex[Array(name.utf8)] = i
+        hostByName[name] = i
         return i
     }
 

@@ -33,6 +33,37 @@ import Tracking
         #expect(e.filter { !$0.success }.count == 2)
     }
 
+    /// A session's lines before its first message begin that message's raw lines (the session's
+    /// buffer is taken over), a second message of the session has only its own; a drain gives the
+    /// raw lines in the order of the messages, whatever the order of the dictionary that held them.
+    @Test func sessionLinesBeginTheirMessageAndRawLinesComeInMessageOrder() {
+        let lines = [
+            "Jan  1 10:00:00 m postfix/smtpd[7]: connect from a.example[192.0.2.1]",
+            "Jan  1 10:00:00 m postfix/smtpd[7]: Anonymous TLS connection established from a.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+            "Jan  1 10:00:01 m postfix/smtpd[7]: 1111AAAA11: client=a.example[192.0.2.1]",
+            "Jan  1 10:00:02 m postfix/smtpd[7]: 2222BBBB22: client=a.example[192.0.2.1]",
+            "Jan  1 10:00:02 m postfix/qmgr[3]: 2222BBBB22: from=<s@a.example>, size=10, nrcpt=1 (queue active)",
+            "Jan  1 10:00:03 m postfix/smtpd[7]: disconnect from a.example[192.0.2.1] ehlo=1 mail=2 rcpt=2 data=2 quit=1 commands=8",
+        ] + (0..<40).map { "Jan  1 10:00:04 m postfix/qmgr[3]: \(String(format: "%05X", 0x30000 + $0))CCCCC: from=<s\($0)@a.example>, size=10, nrcpt=1 (queue active)" }
+        var tracker = Tracker()
+        var years = YearTracker(startingYear: 2020)
+        let parser = Parser()
+        for l in lines {
+            var bytes = Array(l.utf8)
+            bytes.withUnsafeMutableBufferPointer { b in
+                let buf = UnsafeBufferPointer(b)
+                let r = parser.parse(buf)
+                tracker.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
+            }
+        }
+        let out = tracker.drain()
+        #expect(out.rawLines.map(\.id) == Array(1...42))
+        let text = out.rawLines.map { String(decoding: $0.bytes, as: UTF8.self) }
+        #expect(text[0] == lines[0...2].joined(separator: "\n"))
+        #expect(text[1] == lines[3...4].joined(separator: "\n"))
+        #expect(text[41] == lines[45])
+    }
+
     @Test func deferralsThenSentCountAttempts() {
         let r = run("""
             Jan  1 10:00:00 m postfix/smtpd[1]: 1111AAAA11: client=a.example[192.0.2.1]
