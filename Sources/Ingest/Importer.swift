@@ -101,7 +101,7 @@ public final class Importer: @unchecked Sendable {
         self.format = format
         self.domains = domains
         let state = try db.loadTrackerState()
-        tracker = Tracker(restoring: state.messages, nextID: state.nextID)
+        tracker = Tracker(restoring: state.messages, sessions: state.sessions, nextID: state.nextID)
         years = YearTracker(startingYear: startingYear)
         writer = BatchWriter(db: db, domains: domains)
     }

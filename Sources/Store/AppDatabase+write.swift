@@ -264,7 +264,11 @@ extension AppDatabase {
         }
         try db.cachedStatement(sql: "INSERT INTO meta (key, value) VALUES ('next_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
             .execute(arguments: [String(nextID)])
+        try setMeta(sessionsKey, StoredSessions.encode(out.sessions), db)
     }
+
+    /// The SMTP sessions open at the last checkpoint (`StoredSessions`).
+    static let sessionsKey = "tracker_sessions"
 
     /// The checkpoint of a source, if any.
     public func checkpoint(_ source: String) throws -> Checkpoint? {
@@ -279,9 +283,10 @@ extension AppDatabase {
         }
     }
 
-    /// The live messages of a previous run and the next message id, to resume tracking.
-    public func loadTrackerState() throws -> (messages: [MessageState], nextID: Int64) {
+    /// The live messages and open SMTP sessions of a previous run and the next message id, to resume tracking.
+    public func loadTrackerState() throws -> (messages: [MessageState], sessions: [SessionState], nextID: Int64) {
         try reader.read { db in
+            let sessions = try Self.meta(Self.sessionsKey, db).map(StoredSessions.decode) ?? []
             let decoder = JSONDecoder()
             let next = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'next_id'").flatMap { Int64($0) }
             let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM messages") ?? 0
@@ -325,7 +330,7 @@ extension AppDatabase {
                 }
                 messages.append(m)
             }
-            return (messages, max(next ?? 1, maxID + 1))
+            return (messages, sessions, max(next ?? 1, maxID + 1))
         }
     }
 }
@@ -438,5 +443,36 @@ public enum AttemptLog {
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+}
+
+/// Open SMTP sessions as JSON: their lines in base64 (bytes as they were read, not necessarily UTF-8).
+enum StoredSessions {
+    struct Stored: Codable {
+        var host: String
+        var pid: Int32
+        var clientHost: String
+        var clientIP: String
+        var start: Int64
+        var lines: String
+        var saslUser: String?
+    }
+
+    static func encode(_ sessions: [SessionState]) -> String {
+        guard !sessions.isEmpty else { return "[]" }
+        let stored = sessions.map {
+            Stored(host: $0.host, pid: $0.pid, clientHost: $0.clientHost, clientIP: $0.clientIP, start: $0.start,
+                   lines: Data($0.lines).base64EncodedString(), saslUser: $0.saslUser)
+        }
+        return (try? String(decoding: JSONEncoder().encode(stored), as: UTF8.self)) ?? "[]"
+    }
+
+    /// What `encode` wrote; nothing from text that is not (the lines of a session are not worth an error).
+    static func decode(_ text: String) -> [SessionState] {
+        guard let stored = try? JSONDecoder().decode([Stored].self, from: Data(text.utf8)) else { return [] }
+        return stored.map {
+            SessionState(host: $0.host, pid: $0.pid, clientHost: $0.clientHost, clientIP: $0.clientIP, start: $0.start,
+                         lines: Array(Data(base64Encoded: $0.lines) ?? Data()), saslUser: $0.saslUser)
+        }
     }
 }

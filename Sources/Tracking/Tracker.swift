@@ -17,9 +17,34 @@ public struct TrackerOutput: Sendable {
     public var rejections: [Rejection] = []
     /// Login attempts, successful or not.
     public var authEvents: [AuthEvent] = []
+    /// The SMTP sessions open at the drain: kept with the checkpoint, so that a restart from it
+    /// still gives their next message the lines before it (connect, TLS) and the login's user.
+    public var sessions: [SessionState] = []
 
     public init() {}
     public var isEmpty: Bool { messages.isEmpty && merged.isEmpty && rawLines.isEmpty && rejections.isEmpty && authEvents.isEmpty }
+}
+
+/// An SMTP session that is still open, as it is kept between two runs.
+public struct SessionState: Sendable, Equatable {
+    public var host: String
+    public var pid: Int32
+    public var clientHost: String
+    public var clientIP: String
+    public var start: Int64
+    /// Its lines not yet given to a message, joined with newlines.
+    public var lines: [UInt8]
+    public var saslUser: String?
+
+    public init(host: String, pid: Int32, clientHost: String, clientIP: String, start: Int64, lines: [UInt8], saslUser: String?) {
+        self.host = host
+        self.pid = pid
+        self.clientHost = clientHost
+        self.clientIP = clientIP
+        self.start = start
+        self.lines = lines
+        self.saslUser = saslUser
+    }
 }
 
 /// Turns parsed records into the story of each message: a queue-id state machine.
@@ -73,9 +98,13 @@ public struct Tracker: Sendable {
         self.nextID = nextID
     }
 
-    /// Restores the live messages saved by a previous run.
-    public init(restoring messages: [MessageState], nextID: Int64) {
+    /// Restores the live messages and open sessions saved by a previous run.
+    public init(restoring messages: [MessageState], sessions open: [SessionState] = [], nextID: Int64) {
         self.nextID = nextID
+        for s in open {
+            sessions[SessionKey(host: hostID(s.host), pid: s.pid)] = Session(clientHost: s.clientHost, clientIP: s.clientIP, start: s.start,
+                                                                            lines: s.lines, saslUser: s.saslUser)
+        }
         for var m in messages where !m.complete {
             m.persisted = true
             live[m.id] = m
@@ -113,6 +142,10 @@ public struct Tracker: Sendable {
         // In the order of the messages (a dictionary's order changes from one run to the next): the
         // lines of two messages merged later read back in the same order every time.
         output.rawLines.sort { $0.id < $1.id }
+        output.sessions = sessions.map { key, s in
+            SessionState(host: hosts[Int(key.host)], pid: key.pid, clientHost: s.clientHost, clientIP: s.clientIP, start: s.start,
+                         lines: s.lines, saslUser: s.saslUser)
+        }
         let out = output
         output = TrackerOutput()
         return out

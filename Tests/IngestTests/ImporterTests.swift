@@ -95,6 +95,36 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
     }
 }
 
+extension ImporterTests {
+    /// An import stopped while an SMTP session is open keeps the session with its checkpoint: after
+    /// the restart, its message still begins with the session's first lines, and its successful login
+    /// still names the user (read from a line before the stop).
+    @Test(arguments: [2, 3])
+    func aRestartKeepsTheOpenSessions(cut: Int) throws {
+        let log = """
+            Jan  1 10:00:00 m postfix/smtpd[7]: connect from a.example[192.0.2.1]
+            Jan  1 10:00:00 m postfix/smtpd[7]: Anonymous TLS connection established from a.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+            Jan  1 10:00:01 m postfix/smtpd[7]: 1111AAAA11: client=a.example[192.0.2.1], sasl_method=PLAIN, sasl_username=alice
+            Jan  1 10:00:01 m postfix/qmgr[3]: 1111AAAA11: from=<alice@m.example>, size=10, nrcpt=1 (queue active)
+            Jan  1 10:00:02 m postfix/smtp[4]: 1111AAAA11: to=<b@x.example>, relay=mx.x.example[198.51.100.2]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)
+            Jan  1 10:00:02 m postfix/qmgr[3]: 1111AAAA11: removed
+            Jan  1 10:00:03 m postfix/smtpd[7]: disconnect from a.example[192.0.2.1] ehlo=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=6
+
+            """
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let lines = log.split(separator: "\n", omittingEmptySubsequences: false)
+        _ = try importText(lines.prefix(cut).joined(separator: "\n") + "\n", into: ws)
+        let second = try importText(log, into: ws)
+        #expect(second.skipped == Int64(cut))
+        let db = try AppDatabase.open(workspace: ws)
+        let id = try #require(try db.reader.read { try Int64.fetchOne($0, sql: "SELECT id FROM messages") })
+        #expect(try db.rawLines(messageID: id) == lines[0..<6].map(String.init))
+        let users = try db.reader.read { try String?.fetchAll($0, sql: "SELECT user FROM auth_events WHERE success = 1") }
+        #expect(users == ["alice"])
+    }
+}
+
 @Suite struct RetentionTests {
     /// Deleting a large share of the messages sets the search indexes aside: the same rows and counts
     /// remain as with the indexes kept, and the indexes come back.
