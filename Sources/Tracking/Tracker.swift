@@ -376,7 +376,7 @@ public struct Tracker: Sendable {
     mutating func merge(child: Int64, into parent: Int64) {
         // Both taken out of `live`: the parent's arrays are then its own, appended to in place.
         guard live[child] != nil, live[parent] != nil else { return }
-        var c = live.removeValue(forKey: child)!
+        let c = live.removeValue(forKey: child)!
         var p = live.removeValue(forKey: parent)!
         let h = hostID(c.host)
         for q in c.queueIDs where !p.queueIDs.contains(q) { p.queueIDs.append(q) }
@@ -392,7 +392,6 @@ public struct Tracker: Sendable {
         if p.size == nil { p.size = c.size }
         p.lastSeen = max(p.lastSeen, c.lastSeen)
         p.firstSeen = min(p.firstSeen, c.firstSeen)
-        c.complete = true
         live[parent] = p
         dirty.remove(child)
         dirty.insert(parent)
