@@ -1,8 +1,9 @@
 import GRDB
 import GRDBSQLite
 
-/// Binds values straight to a prepared statement with SQLite's C API: the write path runs this for
-/// every message, delivery and line batch, where boxing each value costs more than SQLite does.
+/// Binds values straight to a prepared statement with SQLite's C API, for the write path's statements
+/// that are not over many rows (a batch's raw-line block, the status counts; rows go by `RowBatch`),
+/// where boxing each value would cost more than SQLite does.
 struct RawStatement {
     let handle: OpaquePointer
     private var index: Int32 = 1
@@ -20,19 +21,7 @@ struct RawStatement {
         index += 1
     }
 
-    mutating func bind(_ v: Int64?) {
-        if let v { sqlite3_bind_int64(handle, index, v) } else { sqlite3_bind_null(handle, index) }
-        index += 1
-    }
-
     mutating func bind(_ v: Int) { bind(Int64(v)) }
-    mutating func bind(_ v: Int?) { bind(v.map(Int64.init)) }
-    mutating func bind(_ v: Bool) { bind(Int64(v ? 1 : 0)) }
-
-    mutating func bind(_ v: Double?) {
-        if let v { sqlite3_bind_double(handle, index, v) } else { sqlite3_bind_null(handle, index) }
-        index += 1
-    }
 
     mutating func bind(_ v: String?) {
         if var s = v {
@@ -46,19 +35,6 @@ struct RawStatement {
             }
         } else {
             sqlite3_bind_null(handle, index)
-        }
-        index += 1
-    }
-
-    /// UTF-8 text given as bytes.
-    mutating func bind(text: [UInt8]) {
-        text.withUnsafeBufferPointer { b in
-            if let base = b.baseAddress, b.count > 0 {
-                _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(b.count),
-                                      RawStatement.transient)
-            } else {
-                _ = sqlite3_bind_text(handle, index, "", 0, nil)
-            }
         }
         index += 1
     }
