@@ -18,6 +18,10 @@ final class BatchWriter: @unchecked Sendable {
     private var pending: [AppDatabase.Batch] = []
     /// The writer is writing batches (a batch submitted meanwhile is compressed by its submitter).
     private var writing = false
+    /// Batches written, handed back to be freed by the thread that made them: freed by the writer, each
+    /// of their objects went back to the reader's heap arena under its lock, and the reader's next
+    /// allocations missed its thread cache.
+    private var spent: [AppDatabase.Batch] = []
 
     init(db: AppDatabase, domains: DomainMapping, depth: Int = 4) {
         self.db = db
@@ -28,13 +32,18 @@ final class BatchWriter: @unchecked Sendable {
     /// Queues a batch. Throws the error of an earlier batch, if one failed.
     func submit(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
+        var written = lock.withLock { () -> [AppDatabase.Batch] in
+            defer { spent.removeAll(keepingCapacity: true) }
+            return spent
+        }
+        written.removeAll()
         // The raw lines are compressed by whichever thread has time for it: here while the writer
         // is busy, by the writer when it waits for batches.
         var out = out
         var raw: RawBlock? = nil
         if lock.withLock({ writing || !pending.isEmpty }) {
             raw = RawBlock.compressed(out)
-            out.rawLines = []
+            out.rawLines = RawLines()
         }
         slots.wait()
         lock.withLock {
@@ -49,15 +58,18 @@ final class BatchWriter: @unchecked Sendable {
             defer { lock.withLock { writing = false } }
             for i in batches.indices where batches[i].raw == nil && !batches[i].out.rawLines.isEmpty {
                 batches[i].raw = RawBlock.compressed(batches[i].out)
-                batches[i].out.rawLines = []
+                batches[i].out.rawLines = RawLines()
             }
             // An earlier block took this batch along with its own.
             guard !batches.isEmpty else { return }
-            defer { for _ in batches { slots.signal() } }
+            let taken = batches.count
+            defer { for _ in 0..<taken { slots.signal() } }
             guard lock.withLock({ error == nil }) else { return }
             do {
                 try db.save(batches, domains: domains)
                 db.wrote(bytes: batches.reduce(0) { $0 + ($1.raw?.size ?? 0) })
+                lock.withLock { spent.append(contentsOf: batches) }
+                batches.removeAll()
             } catch {
                 lock.withLock { self.error = self.error ?? error }
             }
@@ -67,6 +79,7 @@ final class BatchWriter: @unchecked Sendable {
     /// Waits for every queued batch to be written.
     func finish() throws {
         queue.sync {}
+        lock.withLock { spent.removeAll() }
         try rethrowPending()
     }
 

@@ -7,32 +7,16 @@ import Tracking
 extension RawBlock {
     /// The lines of a batch in one uncompressed block (tests and small writes).
     static func plain(_ out: TrackerOutput) -> RawBlock {
-        var data: [UInt8] = []
-        data.reserveCapacity(out.rawLines.reduce(0) { $0 + $1.bytes.count })
-        var refs: [(messageID: Int64, offset: Int32, length: Int32)] = []
-        refs.reserveCapacity(out.rawLines.count)
-        for (id, bytes) in out.rawLines {
-            refs.append((id, Int32(data.count), Int32(bytes.count)))
-            data.append(contentsOf: bytes)
-        }
-        return RawBlock(codec: 0, size: data.count, lastSeen: out.messages.map(\.lastSeen).max() ?? 0, data: data, refs: refs)
+        RawBlock(codec: 0, size: out.rawLines.bytes.count, lastSeen: out.messages.map(\.lastSeen).max() ?? 0,
+                 data: out.rawLines.bytes, refs: out.rawLines.messages)
     }
 
-    /// The lines of a batch in one block compressed with LZ4 (codec 2, `LZ4Block`), copied once into
-    /// the compressor's input. Blocks of earlier versions (raw deflate, codec 1) are still read.
+    /// The lines of a batch in one block compressed with LZ4 (codec 2, `LZ4Block`): the tracker's drain
+    /// gives them joined already. Blocks of earlier versions (raw deflate, codec 1) are still read.
     public static func compressed(_ out: TrackerOutput) -> RawBlock {
-        let total = out.rawLines.reduce(0) { $0 + $1.bytes.count }
-        guard total > 0 else { return plain(out) }
-        var input: [UInt8] = []
-        input.reserveCapacity(total)
-        var refs: [(messageID: Int64, offset: Int32, length: Int32)] = []
-        refs.reserveCapacity(out.rawLines.count)
-        for (id, bytes) in out.rawLines {
-            refs.append((id, Int32(input.count), Int32(bytes.count)))
-            input.append(contentsOf: bytes)
-        }
-        return RawBlock(codec: 2, size: total, lastSeen: out.messages.map(\.lastSeen).max() ?? 0,
-                        data: LZ4Block.compress(input), refs: refs)
+        guard !out.rawLines.bytes.isEmpty else { return plain(out) }
+        return RawBlock(codec: 2, size: out.rawLines.bytes.count, lastSeen: out.messages.map(\.lastSeen).max() ?? 0,
+                        data: LZ4Block.compress(out.rawLines.bytes), refs: out.rawLines.messages)
     }
 
     /// The uncompressed lines of a block.

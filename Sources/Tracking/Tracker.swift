@@ -12,8 +12,8 @@ public struct TrackerOutput: Sendable {
     /// Messages folded into another (a content-filter hop): delete their rows; their raw lines
     /// move to `into`.
     public var merged: [(id: Int64, into: Int64)] = []
-    /// Raw lines of messages, appended since the last drain (lines joined with `\n`).
-    public var rawLines: [(id: Int64, bytes: [UInt8])] = []
+    /// Raw lines of messages, appended since the last drain.
+    public var rawLines = RawLines()
     public var rejections: [Rejection] = []
     /// Login attempts, successful or not.
     public var authEvents: [AuthEvent] = []
@@ -23,6 +23,22 @@ public struct TrackerOutput: Sendable {
 
     public init() {}
     public var isEmpty: Bool { messages.isEmpty && merged.isEmpty && rawLines.isEmpty && rejections.isEmpty && authEvents.isEmpty }
+}
+
+/// The raw lines of a drain: each message's lines joined with newlines, one message after the other in
+/// the order of their ids, in one buffer (what the store compresses as it is).
+public struct RawLines: Sendable {
+    public var bytes: [UInt8] = []
+    /// Where each message's lines are in `bytes`.
+    public var messages: [(messageID: Int64, offset: Int32, length: Int32)] = []
+
+    public init() {}
+    public var isEmpty: Bool { messages.isEmpty }
+    /// The lines of the `i`th message.
+    public func lines(at i: Int) -> ArraySlice<UInt8> {
+        let m = messages[i]
+        return bytes[Int(m.offset)..<Int(m.offset + m.length)]
+    }
 }
 
 /// An SMTP session that is still open, as it is kept between two runs.
@@ -76,7 +92,12 @@ public struct Tracker: Sendable {
     /// Messages written complete at the last drain, let go at the next one.
     var retiring: [Int64] = []
     var live: [Int64: MessageState] = [:]
-    var raw: [Int64: [UInt8]] = [:]
+    /// The raw lines since the last drain, each line once in `rawArena`, chained per message.
+    var rawArena: [UInt8] = []
+    var rawEntries: [RawEntry] = []
+    var rawChains: [Int64: RawChain] = [:]
+    struct RawEntry { var start: Int32; var count: Int32; var next: Int32 }
+    struct RawChain { var head: Int32; var tail: Int32; var bytes: Int }
     var dirty: Set<Int64> = []
     var completed: [Int64] = []
     var sessions: [SessionKey: Session] = [:]
@@ -137,11 +158,7 @@ public struct Tracker: Sendable {
         }
         swap(&retiring, &completed)
         completed.removeAll(keepingCapacity: true)
-        for (id, bytes) in raw where !bytes.isEmpty { output.rawLines.append((id, bytes)) }
-        raw.removeAll(keepingCapacity: true)
-        // In the order of the messages (a dictionary's order changes from one run to the next): the
-        // lines of two messages merged later read back in the same order every time.
-        output.rawLines.sort { $0.id < $1.id }
+        drainRaw()
         output.sessions = sessions.map { key, s in
             SessionState(host: hosts[Int(key.host)], pid: key.pid, clientHost: s.clientHost, clientIP: s.clientIP, start: s.start,
                          lines: s.lines, saslUser: s.saslUser)
@@ -267,8 +284,8 @@ public struct Tracker: Sendable {
         let skey = SessionKey(host: hostID(header, line), pid: header.process.pid ?? -1)
         switch e {
         case .connect(let p):
-            // The session's lines become its first message's (`adoptRaw`): room for a message's lines.
-            var lines = Self.rawBuffer()
+            var lines: [UInt8] = []
+            lines.reserveCapacity(512)
             lines.append(contentsOf: line)
             sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time, lines: lines)
         case .tls, .sessionNote:
@@ -292,16 +309,19 @@ public struct Tracker: Sendable {
                 }
             }
             let id = startMessage(key, qid, header, time)
-            // The session's lines so far are the message's first (taken, not copied); changed in place
-            // (the dictionary's subscript allocated twice for each change through it).
-            var sessionLines: [UInt8] = []
+            // The session's lines so far are the message's first; changed in place (the dictionary's
+            // subscript allocated twice for each change through it).
             if let i = sessions.index(forKey: skey) {
+                var sessionLines: [UInt8] = []
                 sessions.values.withMutableElement(at: i) { s in
                     swap(&sessionLines, &s.lines)
                     if let u = c.saslUsername { s.saslUser = line.string(u) }
                 }
+                if !sessionLines.isEmpty { appendRaw(id, sessionLines) }
+                // The buffer goes back to the session, for its next message's lines.
+                sessionLines.removeAll(keepingCapacity: true)
+                sessions.values.withMutableElement(at: i) { s in swap(&sessionLines, &s.lines) }
             }
-            if !sessionLines.isEmpty { adoptRaw(id, &sessionLines) }
             update(id, time, line) { m in
                 m.origin = .smtp
                 m.clientHost = line.string(c.client.host)
@@ -395,7 +415,7 @@ public struct Tracker: Sendable {
         live[parent] = p
         dirty.remove(child)
         dirty.insert(parent)
-        if let bytes = raw.removeValue(forKey: child) { appendRaw(parent, bytes) }
+        moveRaw(from: child, to: parent)
         // A child never written has no rows to delete nor lines stored under its id.
         if c.persisted { output.merged.append((child, parent)) }
         // Notifications about the child point at the parent now.
@@ -414,7 +434,7 @@ public struct Tracker: Sendable {
         removedQueues[key] = id
         let q = line.string(qid)
         update(id, time, line) { m in
-            m.liveQueues.removeAll { $0 == q }
+            m.removeLiveQueue(q)
         }
         if live[id]?.liveQueues.isEmpty == true && live[id]?.awaitingChildren.isEmpty == true {
             complete(id)
@@ -451,7 +471,7 @@ public struct Tracker: Sendable {
                 let q = line.string(e.queueID)
                 m = live[id]
                 if var mm = m {
-                    mm.liveQueues.removeAll { $0 == q }
+                    mm.removeLiveQueue(q)
                     live[id] = mm
                     if mm.liveQueues.isEmpty && mm.awaitingChildren.isEmpty { complete(id) }
                 }
@@ -509,7 +529,7 @@ public struct Tracker: Sendable {
             // Queue id reuse without a `removed` line for the old message: let the old one go.
             byQueue.removeValue(forKey: key)
             if var m = live[old] {
-                m.liveQueues.removeAll { $0 == qid }
+                m.removeLiveQueue(qid)
                 live[old] = m
                 if m.liveQueues.isEmpty { complete(old) }
             }
@@ -535,25 +555,63 @@ public struct Tracker: Sendable {
         if let line { appendRaw(id, line) }
     }
 
+    /// Adds lines (one, or several joined with newlines) to a message's: copied once into the batch's
+    /// arena and chained to the message's earlier ones, without a buffer per message.
     mutating func appendRaw<C: Collection>(_ id: Int64, _ bytes: C) where C.Element == UInt8 {
-        // One lookup, appended in place; room for a typical message's lines from the start.
-        raw[id, default: Self.rawBuffer()].appendLine(bytes)
-    }
-
-    /// Lines that begin a message's raw lines: the buffer itself is taken when the message has none yet.
-    mutating func adoptRaw(_ id: Int64, _ lines: inout [UInt8]) {
-        if raw[id] == nil {
-            raw[id] = lines
-            lines = []
+        let entry = Int32(rawEntries.count)
+        rawEntries.append(RawEntry(start: Int32(rawArena.count), count: Int32(bytes.count), next: -1))
+        rawArena.append(contentsOf: bytes)
+        if let i = rawChains.index(forKey: id) {
+            rawChains.values.withMutableElement(at: i) { c in
+                rawEntries[Int(c.tail)].next = entry
+                c.tail = entry
+                c.bytes += bytes.count
+            }
         } else {
-            appendRaw(id, lines)
+            rawChains[id] = RawChain(head: entry, tail: entry, bytes: bytes.count)
         }
     }
 
-    static func rawBuffer() -> [UInt8] {
-        var a: [UInt8] = []
-        a.reserveCapacity(2048)
-        return a
+    /// Moves the chain of `from`'s lines after `into`'s (a merged content-filter hop).
+    mutating func moveRaw(from child: Int64, to parent: Int64) {
+        guard let c = rawChains.removeValue(forKey: child) else { return }
+        if let i = rawChains.index(forKey: parent) {
+            rawChains.values.withMutableElement(at: i) { p in
+                rawEntries[Int(p.tail)].next = c.head
+                p.tail = c.tail
+                p.bytes += c.bytes
+            }
+        } else {
+            rawChains[parent] = c
+        }
+    }
+
+    /// Joins each message's lines, in the order of the messages (a dictionary's order changes from one
+    /// run to the next: the lines of two messages merged later read back in the same order every time).
+    mutating func drainRaw() {
+        var out = RawLines()
+        let ids = rawChains.keys.sorted()
+        out.bytes.reserveCapacity(rawArena.count + rawEntries.count)
+        out.messages.reserveCapacity(ids.count)
+        rawArena.withUnsafeBufferPointer { arena in
+            for id in ids {
+                let chain = rawChains[id]!
+                guard chain.bytes > 0 else { continue }
+                let offset = out.bytes.count
+                var e = chain.head
+                while e >= 0 {
+                    let entry = rawEntries[Int(e)]
+                    if out.bytes.count > offset { out.bytes.append(0x0A) }
+                    out.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: arena[Int(entry.start)..<Int(entry.start + entry.count)]))
+                    e = entry.next
+                }
+                out.messages.append((id, Int32(offset), Int32(out.bytes.count - offset)))
+            }
+        }
+        output.rawLines = out
+        rawArena.removeAll(keepingCapacity: true)
+        rawEntries.removeAll(keepingCapacity: true)
+        rawChains.removeAll(keepingCapacity: true)
     }
 
     mutating func hostID(_ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> UInt32 {

@@ -147,13 +147,23 @@ public struct MessageState: Sendable, Codable {
         firstSeen = time
         lastSeen = time
         recipients = []
-        liveQueues = [queueID]
+        // The same storage as `queueIDs` until one of them changes: one array allocated, not two.
+        liveQueues = queueIDs
         complete = false
         expired = false
         notified = false
     }
 
     public var firstQueueID: String { queueIDs[0] }
+
+    /// qmgr removed this queue. The last one is dropped without copying the storage it shares.
+    mutating func removeLiveQueue(_ q: String) {
+        if liveQueues.count == 1 {
+            if liveQueues[0] == q { liveQueues = [] }
+        } else {
+            liveQueues.removeAll { $0 == q }
+        }
+    }
 
     /// Whether the client was outside this server (not loopback, not authenticated).
     public var receivedFromOutside: Bool {

@@ -57,8 +57,8 @@ import Tracking
             }
         }
         let out = tracker.drain()
-        #expect(out.rawLines.map(\.id) == Array(1...42))
-        let text = out.rawLines.map { String(decoding: $0.bytes, as: UTF8.self) }
+        #expect(out.rawLines.messages.map(\.messageID) == Array(1...42))
+        let text = out.rawLines.messages.indices.map { String(decoding: out.rawLines.lines(at: $0), as: UTF8.self) }
         #expect(text[0] == lines[0...2].joined(separator: "\n"))
         #expect(text[1] == lines[3...4].joined(separator: "\n"))
         #expect(text[41] == lines[45])
