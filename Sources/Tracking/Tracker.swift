@@ -152,9 +152,11 @@ public struct Tracker: Sendable {
         // daemon's notification line after qmgr's `removed`): it is held one more batch.
         swap(&removedBefore, &removedQueues)
         removedQueues.removeAll(keepingCapacity: true)
-        for id in retiring where live[id]?.complete == true {
-            live.removeValue(forKey: id)
-            notifications.removeValue(forKey: id)
+        for id in retiring {
+            if let i = live.index(forKey: id), live.values[i].complete {
+                live.remove(at: i)
+                notifications.removeValue(forKey: id)
+            }
         }
         swap(&retiring, &completed)
         completed.removeAll(keepingCapacity: true)
@@ -298,7 +300,7 @@ public struct Tracker: Sendable {
             let qid = line.string(c.queueID)
             if let parent = awaiting.removeValue(forKey: key) {
                 // The re-injection of a content-filter hop: this queue is part of the parent message.
-                if live[parent] != nil {
+                if isLive(parent) {
                     byQueue[key] = parent
                     update(parent, time, line) { m in
                         m.awaitingChildren.removeAll { $0 == qid }
@@ -362,7 +364,7 @@ public struct Tracker: Sendable {
             let childKey = queueKey(header, line, next)
             let childQID = line.string(next)
             update(id, time, line) { m in m.hops.append(hop) }
-            if let child = byQueue[childKey], child != id, live[child] != nil {
+            if let child = byQueue[childKey], child != id, isLive(child) {
                 merge(child: child, into: id)
             } else if byQueue[childKey] == nil {
                 awaiting[childKey] = id
@@ -389,13 +391,13 @@ public struct Tracker: Sendable {
     /// proves nothing: it may be a local relay whose queue ids are its own.
     mutating func isHop(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Bool {
         if d.viaFilter { return true }
-        if let next = d.queuedAs, let child = byQueue[queueKey(header, line, next)], live[child] != nil { return true }
+        if let next = d.queuedAs, let child = byQueue[queueKey(header, line, next)], isLive(child) { return true }
         return false
     }
 
     mutating func merge(child: Int64, into parent: Int64) {
         // Both taken out of `live`: the parent's arrays are then its own, appended to in place.
-        guard live[child] != nil, live[parent] != nil else { return }
+        guard isLive(child), isLive(parent) else { return }
         let c = live.removeValue(forKey: child)!
         var p = live.removeValue(forKey: parent)!
         let h = hostID(c.host)
@@ -420,8 +422,9 @@ public struct Tracker: Sendable {
         if c.persisted { output.merged.append((child, parent)) }
         // Notifications about the child point at the parent now.
         if let ns = notifications.removeValue(forKey: child) {
-            for n in ns where live[n] != nil {
-                live[n]!.parentID = parent
+            for n in ns {
+                guard let i = live.index(forKey: n) else { continue }
+                live.values.withMutableElement(at: i) { $0.parentID = parent }
                 dirty.insert(n)
             }
             notifications[parent, default: []].append(contentsOf: ns)
@@ -433,17 +436,17 @@ public struct Tracker: Sendable {
         guard let id = byQueue.removeValue(forKey: key) else { return }
         removedQueues[key] = id
         let q = line.string(qid)
+        var done = false
         update(id, time, line) { m in
             m.removeLiveQueue(q)
+            done = m.liveQueues.isEmpty && m.awaitingChildren.isEmpty
         }
-        if live[id]?.liveQueues.isEmpty == true && live[id]?.awaitingChildren.isEmpty == true {
-            complete(id)
-        }
+        if done { complete(id) }
     }
 
     mutating func complete(_ id: Int64) {
-        guard live[id] != nil else { return }
-        live[id]!.complete = true
+        guard let i = live.index(forKey: id) else { return }
+        live.values.withMutableElement(at: i) { $0.complete = true }
         dirty.insert(id)
         completed.append(id)
     }
@@ -452,7 +455,7 @@ public struct Tracker: Sendable {
         switch e.action {
         case .reject, .milterReject, .discard, .milterDiscard:
             let id = message(for: e.queueID, header, line, time, create: false)
-            var m: MessageState? = id.flatMap { live[$0] }
+            let m: MessageState? = id.flatMap { live[$0] }
             let rej = Rejection(time: time, host: hostName(header, line), queueID: line.string(e.queueID),
                                 daemon: "cleanup",
                                 stage: e.action == .discard || e.action == .milterDiscard ? "discard" : line.string(e.what),
@@ -469,12 +472,12 @@ public struct Tracker: Sendable {
                 let key = queueKey(header, line, e.queueID)
                 byQueue.removeValue(forKey: key)
                 let q = line.string(e.queueID)
-                m = live[id]
-                if var mm = m {
+                var done = false
+                update(id, time, nil) { mm in
                     mm.removeLiveQueue(q)
-                    live[id] = mm
-                    if mm.liveQueues.isEmpty && mm.awaitingChildren.isEmpty { complete(id) }
+                    done = mm.liveQueues.isEmpty && mm.awaitingChildren.isEmpty
                 }
+                if done { complete(id) }
             }
         default:
             attach(e.queueID, header, line, time)
@@ -510,7 +513,7 @@ public struct Tracker: Sendable {
     mutating func justRemoved(_ qid: Span, _ header: Header, _ line: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !removedQueues.isEmpty || !removedBefore.isEmpty else { return nil }
         let key = queueKey(header, line, qid)
-        guard byQueue[key] == nil, let id = removedQueues[key] ?? removedBefore[key], live[id] != nil else { return nil }
+        guard byQueue[key] == nil, let id = removedQueues[key] ?? removedBefore[key], isLive(id) else { return nil }
         return id
     }
 
@@ -528,11 +531,14 @@ public struct Tracker: Sendable {
         if let old = byQueue[key] {
             // Queue id reuse without a `removed` line for the old message: let the old one go.
             byQueue.removeValue(forKey: key)
-            if var m = live[old] {
-                m.removeLiveQueue(qid)
-                live[old] = m
-                if m.liveQueues.isEmpty { complete(old) }
+            var done = false
+            if let i = live.index(forKey: old) {
+                live.values.withMutableElement(at: i) { m in
+                    m.removeLiveQueue(qid)
+                    done = m.liveQueues.isEmpty
+                }
             }
+            if done { complete(old) }
         }
         let id = nextID
         nextID += 1
@@ -542,6 +548,10 @@ public struct Tracker: Sendable {
         dirty.insert(id)
         return id
     }
+
+    /// Whether a message is held (without copying it out of the dictionary, as `live[id] != nil` does).
+    @inline(__always)
+    func isLive(_ id: Int64) -> Bool { live.index(forKey: id) != nil }
 
     @inline(__always)
     mutating func update(_ id: Int64, _ time: Int64, _ line: UnsafeBufferPointer<UInt8>?, _ change: (inout MessageState) -> Void) {
@@ -654,14 +664,20 @@ public struct Tracker: Sendable {
     mutating func sweep() {
         linesSinceSweep = 0
         let limit = now - maxIdle
-        for (id, m) in live where m.lastSeen < limit && !m.complete {
-            let h = hostID(m.host)
-            for q in m.liveQueues { byQueue.removeValue(forKey: QueueKey(host: h, string: q)) }
-            for q in m.awaitingChildren { awaiting.removeValue(forKey: QueueKey(host: h, string: q)) }
-            var mm = m
-            mm.liveQueues = []
-            mm.awaitingChildren = []
-            live[id] = mm
+        // Found by index: iterating over the pairs copied every message.
+        var idle: [Int64] = []
+        for i in live.indices where live.values[i].lastSeen < limit && !live.values[i].complete { idle.append(live.keys[i]) }
+        for id in idle {
+            let i = live.index(forKey: id)!
+            var queues: [String] = [], children: [String] = [], host = ""
+            live.values.withMutableElement(at: i) { m in
+                swap(&queues, &m.liveQueues)
+                swap(&children, &m.awaitingChildren)
+                host = m.host
+            }
+            let h = hostID(host)
+            for q in queues { byQueue.removeValue(forKey: QueueKey(host: h, string: q)) }
+            for q in children { awaiting.removeValue(forKey: QueueKey(host: h, string: q)) }
             complete(id)
         }
         let sessionLimit = now - maxSessionAge
