@@ -154,9 +154,11 @@ extension AppDatabase {
         let order = out.messages.indices.sorted { out.messages[$0].id < out.messages[$1].id }
         var messages = RowBatch(columns: messageColumns.count, rows: out.messages.count)
         var deliveries = RowBatch(columns: deliveryColumns.count, rows: out.messages.reduce(0) { $0 + $1.recipients.count })
+        // What the messages written before counted, taken back in one query (their rows are replaced).
+        let stored = order.lazy.filter { out.messages[$0].persisted }.map { String(out.messages[$0].id) }.joined(separator: ",")
+        if !stored.isEmpty { try rollup.subtractStored(list: stored, db) }
         for index in order {
             let m = out.messages[index]
-            if m.persisted { try rollup.subtractStored(m.id, db) }
             messages.add(m.id)
             messages.add(m.host)
             messages.add(m.firstQueueID)
@@ -177,7 +179,8 @@ extension AppDatabase {
             messages.add(m.rejected)
             messages.add(m.complete ? nil : LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren,
                                                       hops: m.hops, notified: m.notified).encoded)
-            for (i, r) in m.recipients.enumerated() {
+            for i in m.recipients.indices {
+                let r = m.recipients[i]
                 let direction = m.direction(of: r).rawValue
                 let domain = domains.domain(of: r.recipient)
                 rollup.count(firstSeen: m.firstSeen, origin: m.origin.rawValue, status: r.outcome.rawValue, direction: direction,
