@@ -98,7 +98,9 @@ public struct Tracker: Sendable {
     var rawChains: [Int64: RawChain] = [:]
     struct RawEntry { var start: Int32; var count: Int32; var next: Int32 }
     struct RawChain { var head: Int32; var tail: Int32; var bytes: Int }
-    var dirty: Set<Int64> = []
+    /// Messages changed since the last drain, each once (their `drainPending` is set): a list and a
+    /// flag cost less than a set's hashing on every line.
+    var dirty: [Int64] = []
     var completed: [Int64] = []
     var sessions: [SessionKey: Session] = [:]
     var output = TrackerOutput()
@@ -143,8 +145,9 @@ public struct Tracker: Sendable {
     public mutating func drain() -> TrackerOutput {
         for id in dirty {
             if let i = live.index(forKey: id) {
+                live.values.withMutableElement(at: i) { $0.drainPending = false }
                 output.messages.append(live.values[i])
-                live.values[i].persisted = true
+                live.values.withMutableElement(at: i) { $0.persisted = true }
             }
         }
         dirty.removeAll(keepingCapacity: true)
@@ -414,9 +417,11 @@ public struct Tracker: Sendable {
         if p.size == nil { p.size = c.size }
         p.lastSeen = max(p.lastSeen, c.lastSeen)
         p.firstSeen = min(p.firstSeen, c.firstSeen)
+        if !p.drainPending {
+            p.drainPending = true
+            dirty.append(parent)
+        }
         live[parent] = p
-        dirty.remove(child)
-        dirty.insert(parent)
         moveRaw(from: child, to: parent)
         // A child never written has no rows to delete nor lines stored under its id.
         if c.persisted { output.merged.append((child, parent)) }
@@ -425,7 +430,7 @@ public struct Tracker: Sendable {
             for n in ns {
                 guard let i = live.index(forKey: n) else { continue }
                 live.values.withMutableElement(at: i) { $0.parentID = parent }
-                dirty.insert(n)
+                markDirty(n, at: i)
             }
             notifications[parent, default: []].append(contentsOf: ns)
         }
@@ -447,7 +452,7 @@ public struct Tracker: Sendable {
     mutating func complete(_ id: Int64) {
         guard let i = live.index(forKey: id) else { return }
         live.values.withMutableElement(at: i) { $0.complete = true }
-        dirty.insert(id)
+        markDirty(id, at: i)
         completed.append(id)
     }
 
@@ -542,11 +547,25 @@ public struct Tracker: Sendable {
         }
         let id = nextID
         nextID += 1
-        let m = MessageState(id: id, host: hosts[Int(key.host)], queueID: qid, time: time)
+        var m = MessageState(id: id, host: hosts[Int(key.host)], queueID: qid, time: time)
+        m.drainPending = true
         live[id] = m
         byQueue[key] = id
-        dirty.insert(id)
+        dirty.append(id)
         return id
+    }
+
+    /// Lists a message for the next drain, once.
+    @inline(__always)
+    mutating func markDirty(_ id: Int64, at i: Dictionary<Int64, MessageState>.Index) {
+        var first = false
+        live.values.withMutableElement(at: i) { m in
+            if !m.drainPending {
+                m.drainPending = true
+                first = true
+            }
+        }
+        if first { dirty.append(id) }
     }
 
     /// Whether a message is held (without copying it out of the dictionary, as `live[id] != nil` does).
@@ -556,12 +575,17 @@ public struct Tracker: Sendable {
     @inline(__always)
     mutating func update(_ id: Int64, _ time: Int64, _ line: UnsafeBufferPointer<UInt8>?, _ change: (inout MessageState) -> Void) {
         guard let i = live.index(forKey: id) else { return }
+        var first = false
         live.values.withMutableElement(at: i) { m in
             change(&m)
             if time > m.lastSeen { m.lastSeen = time }
             if time < m.firstSeen { m.firstSeen = time }
+            if !m.drainPending {
+                m.drainPending = true
+                first = true
+            }
         }
-        dirty.insert(id)
+        if first { dirty.append(id) }
         if let line { appendRaw(id, line) }
     }
 

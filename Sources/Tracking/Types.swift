@@ -28,6 +28,11 @@ public struct QueueKey: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// One word hashed instead of four: looked up several times per line.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(a ^ (b &* 0x9E37_79B9_7F4A_7C15) ^ (c &* 0xC2B2_AE3D_27D4_EB4F) ^ (UInt64(host) &* 0x1656_67B1_9E37_79F9))
+    }
+
     public var description: String {
         var words = (a, b, c)
         return withUnsafeBytes(of: &words) { w in
@@ -138,6 +143,8 @@ public struct MessageState: Sendable, Codable {
     public var rejected: Bool = false
     /// Saved before: the store takes back what it counted for it then, before counting it anew.
     public var persisted: Bool = false
+    /// Changed since the tracker's last drain (listed in its `dirty`).
+    var drainPending: Bool = false
 
     public init(id: Int64, host: String, queueID: String, time: Int64) {
         self.id = id
