@@ -32,11 +32,7 @@ final class BatchWriter: @unchecked Sendable {
     /// Queues a batch. Throws the error of an earlier batch, if one failed.
     func submit(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
-        var written = lock.withLock { () -> [AppDatabase.Batch] in
-            defer { spent.removeAll(keepingCapacity: true) }
-            return spent
-        }
-        written.removeAll()
+        freeSpent()
         // The raw lines are compressed by whichever thread has time for it: here while the writer
         // is busy, by the writer when it waits for batches.
         var out = out
@@ -46,6 +42,8 @@ final class BatchWriter: @unchecked Sendable {
             out.rawLines = RawLines()
         }
         slots.wait()
+        // The batch just written, whose slot this one takes.
+        freeSpent()
         lock.withLock {
             pending.append(AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID, beginsBulkLoad: beginsBulkLoad))
         }
@@ -68,12 +66,26 @@ final class BatchWriter: @unchecked Sendable {
             do {
                 try db.save(batches, domains: domains)
                 db.wrote(bytes: batches.reduce(0) { $0 + ($1.raw?.size ?? 0) })
+                // Their large buffers (raw lines, compressed block) are let go here and now; what is
+                // handed back is the many small objects.
+                for i in batches.indices {
+                    batches[i].raw = nil
+                    batches[i].out.rawLines = RawLines()
+                }
                 lock.withLock { spent.append(contentsOf: batches) }
                 batches.removeAll()
             } catch {
                 lock.withLock { self.error = self.error ?? error }
             }
         }
+    }
+
+    private func freeSpent() {
+        var written = lock.withLock { () -> [AppDatabase.Batch] in
+            defer { spent.removeAll(keepingCapacity: true) }
+            return spent
+        }
+        written.removeAll()
     }
 
     /// Waits for every queued batch to be written.
