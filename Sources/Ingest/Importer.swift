@@ -161,6 +161,7 @@ public final class Importer: @unchecked Sendable {
             if truncated { summary.truncatedLines += 1 }
             var decoded: [UInt8]? = nil
             if format == .logstash { decoded = Logstash.line(from: line) }
+            var admitted = true
             let process: (UnsafeBufferPointer<UInt8>) -> Void = { l in
                 let record = parser.parse(l)
                 var time = record.header.time.isKnown ? years.unixSeconds(for: record.header.time) : lastTime
@@ -168,6 +169,7 @@ public final class Importer: @unchecked Sendable {
                 lastTime = time
                 guard gate.admit(time: time) else {
                     summary.skipped += 1
+                    admitted = false
                     return
                 }
                 summary.count(record)
@@ -176,8 +178,11 @@ public final class Importer: @unchecked Sendable {
                 checkpoint.lastTime = time
             }
             if let d = decoded { d.withUnsafeBufferPointer(process) } else { process(line) }
-            checkpoint.lines += 1
-            checkpoint.offset += Int64(line.count + 1)
+            // A line skipped (read again after a restart) is counted in the checkpoint already.
+            if admitted {
+                checkpoint.lines += 1
+                checkpoint.offset += Int64(line.count + 1)
+            }
             pendingLines += 1
             progressBytes += Int64(line.count + 1)
             if pendingLines & 4095 == 0 {

@@ -92,6 +92,10 @@ func importText(_ text: String, into workspace: String, year: Int = 2020) throws
         let second = try importText(importLog, into: ws)
         #expect(second.skipped == Int64(cut))
         #expect(try exportLines(try AppDatabase.open(workspace: ws)) == expected)
+        // The lines read again are not counted twice in the checkpoint either.
+        let resumed = try #require(try AppDatabase.open(workspace: ws).checkpoint("stdin"))
+        let whole = try #require(try AppDatabase.open(workspace: reference).checkpoint("stdin"))
+        #expect(resumed.lines == whole.lines && resumed.offset == whole.offset)
     }
 }
 
