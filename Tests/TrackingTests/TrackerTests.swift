@@ -64,6 +64,53 @@ import Tracking
         #expect(text[41] == lines[45])
     }
 
+    /// A content filter's re-injected queue logged before the hop that names it: its lines, chained under
+    /// its own id until the merge, follow the original's in the one message, each line once; the rest
+    /// of the message's lines follow them, whether a drain came between or not.
+    @Test(arguments: [false, true])
+    func aMergedHopKeepsTheLinesOfBothQueues(drainBetween: Bool) {
+        let lines = [
+            "Jan  1 10:00:00 m postfix/smtpd[1]: 3333CCCC33: client=ext.example[203.0.113.9]",
+            "Jan  1 10:00:00 m postfix/qmgr[3]: 3333CCCC33: from=<s@ext.example>, size=100, nrcpt=1 (queue active)",
+            "Jan  1 10:00:01 m postfix/smtpd[5]: 4444DDDD44: client=localhost[127.0.0.1]",
+            "Jan  1 10:00:01 m postfix/qmgr[3]: 4444DDDD44: from=<s@ext.example>, size=200, nrcpt=1 (queue active)",
+            "Jan  1 10:00:01 m postfix/smtp[4]: 3333CCCC33: to=<a@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4444DDDD44)",
+            "Jan  1 10:00:01 m postfix/qmgr[3]: 3333CCCC33: removed",
+            "Jan  1 10:00:02 m postfix/local[6]: 4444DDDD44: to=<a@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)",
+            "Jan  1 10:00:02 m postfix/qmgr[3]: 4444DDDD44: removed",
+        ]
+        var tracker = Tracker()
+        var years = YearTracker(startingYear: 2020)
+        let parser = Parser()
+        var outs: [TrackerOutput] = []
+        for (i, l) in lines.enumerated() {
+            var bytes = Array(l.utf8)
+            bytes.withUnsafeMutableBufferPointer { b in
+                let buf = UnsafeBufferPointer(b)
+                let r = parser.parse(buf)
+                tracker.process(r, line: buf, time: years.unixSeconds(for: r.header.time))
+            }
+            if drainBetween && i == 3 { outs.append(tracker.drain()) }
+        }
+        outs.append(tracker.drain())
+        // As the store keeps them: a block per drain, a merged child's references handed to its parent,
+        // read back in the order of the blocks.
+        var stored: [(block: Int, id: Int64, text: String)] = []
+        for (block, out) in outs.enumerated() {
+            for (i, m) in out.rawLines.messages.enumerated() {
+                stored.append((block, m.messageID, String(decoding: out.rawLines.lines(at: i), as: UTF8.self)))
+            }
+            for (child, parent) in out.merged {
+                for j in stored.indices where stored[j].id == child { stored[j].id = parent }
+            }
+        }
+        #expect(Set(stored.map(\.id)) == [1])
+        let text = stored.map(\.text).joined(separator: "\n").split(separator: "\n").map(String.init)
+        #expect(text.sorted() == lines.sorted())
+        #expect(Array(text.prefix(2)) == Array(lines.prefix(2)))
+        #expect(text.last == lines.last)
+    }
+
     @Test func deferralsThenSentCountAttempts() {
         let r = run("""
             Jan  1 10:00:00 m postfix/smtpd[1]: 1111AAAA11: client=a.example[192.0.2.1]
