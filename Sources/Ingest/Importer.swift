@@ -135,12 +135,14 @@ public final class Importer: @unchecked Sendable {
         var years = self.years
         defer { self.years = years }
         let read: ReadSummary
-        var lastLineHash: Int64 = 0
+        // The last line read from a pipe, hashed only when input pauses (hashing every line cost as
+        // much as copying it many times over).
+        var lastLine: [UInt8] = []
         // A pipe or a terminal may pause for a long time (tail -F | lightmeter -stdin): what was read
         // is written when input pauses, and a stop request is honoured even while nothing comes.
         let idle: (() throws -> Void)? = isRegular ? nil : {
             if pendingLines > 0 {
-                checkpoint.lastHash = lastLineHash
+                checkpoint.lastHash = lastLine.withUnsafeBufferPointer(fnv1a)
                 do {
                     summary.rejections += try self.flush(&tracker, checkpoint, lines: pendingLines,
                                                          skipped: Int(summary.skipped - skippedBefore))
@@ -157,7 +159,10 @@ public final class Importer: @unchecked Sendable {
         do {
             read = try reader.forEachLine(idle: idle) { line, truncated in
             summary.lines += 1
-            if !isRegular { lastLineHash = fnv1a(line) }
+            if !isRegular {
+                lastLine.removeAll(keepingCapacity: true)
+                lastLine.append(contentsOf: line)
+            }
             if truncated { summary.truncatedLines += 1 }
             var decoded: [UInt8]? = nil
             if format == .logstash { decoded = Logstash.line(from: line) }
