@@ -6,31 +6,50 @@ import Tracking
 /// Writes batches on a thread of its own, so that parsing and tracking go on meanwhile.
 /// At most `depth` batches are queued or being written; a producer that gets ahead waits
 /// (back-pressure). Batches that queued up while the writer was busy are written together, in
-/// one transaction: a bulk import commits less often (each commit rewrites the index pages it
-/// touched), a live import still commits each batch at once.
+/// one transaction, and a transaction of full batches (an import catching up) stays open for those
+/// that follow, up to `transactionLines` lines or `transactionSeconds`: each commit writes again
+/// every page it changed (the tables' last pages, the messages written again because they were
+/// still live). A batch that is not full (a live import keeping up) is committed at once.
 final class BatchWriter: @unchecked Sendable {
     let db: AppDatabase
     let domains: DomainMapping
+    /// How long a transaction stays open for the batches that follow (imports catching up), and for how
+    /// many lines at most. Set before batches are submitted.
+    var transactionSeconds: Double
+    var transactionLines: Int
     private let queue = DispatchQueue(label: "lightmeter.writer")
     private let slots: DispatchSemaphore
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var error: (any Error)?
-    private var pending: [AppDatabase.Batch] = []
+    private var pending: [Queued] = []
     /// The writer is writing batches (a batch submitted meanwhile is compressed by its submitter).
     private var writing = false
+    /// `finish` waits: the transaction open is committed without waiting for more batches.
+    private var finishing = false
     /// Batches written, handed back to be freed by the thread that made them: freed by the writer, each
     /// of their objects went back to the reader's heap arena under its lock, and the reader's next
     /// allocations missed its thread cache.
     private var spent: [AppDatabase.Batch] = []
 
-    init(db: AppDatabase, domains: DomainMapping, depth: Int = 4) {
+    private struct Queued {
+        var batch: AppDatabase.Batch
+        var lines: Int
+        /// A full batch: more are coming right after it (an import catching up).
+        var follows: Bool
+    }
+
+    init(db: AppDatabase, domains: DomainMapping, depth: Int = 4, transactionSeconds: Double = 1, transactionLines: Int = 250_000) {
         self.db = db
         self.domains = domains
+        self.transactionSeconds = transactionSeconds
+        self.transactionLines = transactionLines
         slots = DispatchSemaphore(value: depth)
     }
 
-    /// Queues a batch. Throws the error of an earlier batch, if one failed.
-    func submit(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, beginsBulkLoad: Bool = false) throws {
+    /// Queues a batch made of `lines` lines; `follows` when more batches come right after it. Throws the
+    /// error of an earlier batch, if one failed.
+    func submit(_ out: TrackerOutput, checkpoints: [Checkpoint], nextID: Int64, lines: Int = 0, follows: Bool = false,
+                beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
         freeSpent()
         // The raw lines are compressed by whichever thread has time for it: here while the writer
@@ -45,38 +64,76 @@ final class BatchWriter: @unchecked Sendable {
         // The batch just written, whose slot this one takes.
         freeSpent()
         lock.withLock {
-            pending.append(AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID, beginsBulkLoad: beginsBulkLoad))
+            let batch = AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID, beginsBulkLoad: beginsBulkLoad)
+            pending.append(Queued(batch: batch, lines: lines, follows: follows))
+            lock.broadcast()
         }
-        queue.async { [self] in
-            var batches = lock.withLock { () -> [AppDatabase.Batch] in
-                defer { pending.removeAll(keepingCapacity: true) }
-                if !pending.isEmpty { writing = true }
-                return pending
-            }
-            defer { lock.withLock { writing = false } }
-            for i in batches.indices where batches[i].raw == nil && !batches[i].out.rawLines.isEmpty {
-                batches[i].raw = RawBlock.compressed(batches[i].out)
-                batches[i].out.rawLines = RawLines()
-            }
-            // An earlier block took this batch along with its own.
-            guard !batches.isEmpty else { return }
-            let taken = batches.count
-            defer { for _ in 0..<taken { slots.signal() } }
-            guard lock.withLock({ error == nil }) else { return }
-            do {
-                try db.save(batches, domains: domains)
-                db.wrote(bytes: batches.reduce(0) { $0 + ($1.raw?.size ?? 0) })
-                // Their large buffers (raw lines, compressed block) are let go here and now; what is
-                // handed back is the many small objects.
-                for i in batches.indices {
-                    batches[i].raw = nil
-                    batches[i].out.rawLines = RawLines()
+        queue.async { [self] in write() }
+    }
+
+    /// Writes what is queued, and what follows it within the transaction's time and lines.
+    private func write() {
+        var first = take()
+        // An earlier transaction took these batches along with its own.
+        guard !first.isEmpty else { return }
+        defer { lock.withLock { writing = false } }
+        var unwritten = first.count
+        defer { for _ in 0..<unwritten { slots.signal() } }
+        guard lock.withLock({ error == nil }) else { return }
+        let opened = monotonicSeconds()
+        var lines = first.reduce(0) { $0 + $1.lines }
+        var follows = first.last!.follows
+        compress(&first)
+        do {
+            try db.save(first.map(\.batch), domains: domains, more: { [self] in
+                guard follows, lines < transactionLines else { return nil }
+                var next = lock.withLock { () -> [Queued] in
+                    writing = false
+                    let deadline = Date(timeIntervalSinceNow: max(0, opened + transactionSeconds - monotonicSeconds()))
+                    while pending.isEmpty && !finishing && lock.wait(until: deadline) {}
+                    // A bulk load begins with a transaction of its own (the indexes are set aside first).
+                    guard let head = pending.first, !head.batch.beginsBulkLoad else { return [] }
+                    defer { pending.removeAll(keepingCapacity: true) }
+                    writing = true
+                    return pending
                 }
-                lock.withLock { spent.append(contentsOf: batches) }
-                batches.removeAll()
-            } catch {
-                lock.withLock { self.error = self.error ?? error }
-            }
+                guard !next.isEmpty else { return nil }
+                unwritten += next.count
+                lines += next.reduce(0) { $0 + $1.lines }
+                follows = next.last!.follows
+                compress(&next)
+                return next.map(\.batch)
+            }, written: { [self] group in
+                db.wrote(bytes: group.reduce(0) { $0 + ($1.raw?.size ?? 0) })
+                // Their large buffers (raw lines, compressed block) are let go by the writer (the
+                // caller drops its copy next); what is handed back is the many small objects.
+                var group = group
+                for i in group.indices {
+                    group[i].raw = nil
+                    group[i].out.rawLines = RawLines()
+                }
+                lock.withLock { spent.append(contentsOf: group) }
+                for _ in group.indices { slots.signal() }
+                unwritten -= group.count
+            })
+        } catch {
+            lock.withLock { self.error = self.error ?? error }
+        }
+    }
+
+    /// The batches queued, now taken by the writer.
+    private func take() -> [Queued] {
+        lock.withLock {
+            defer { pending.removeAll(keepingCapacity: true) }
+            if !pending.isEmpty { writing = true }
+            return pending
+        }
+    }
+
+    private func compress(_ batches: inout [Queued]) {
+        for i in batches.indices where batches[i].batch.raw == nil && !batches[i].batch.out.rawLines.isEmpty {
+            batches[i].batch.raw = RawBlock.compressed(batches[i].batch.out)
+            batches[i].batch.out.rawLines = RawLines()
         }
     }
 
@@ -88,10 +145,17 @@ final class BatchWriter: @unchecked Sendable {
         written.removeAll()
     }
 
-    /// Waits for every queued batch to be written.
+    /// Waits for every queued batch to be written and committed.
     func finish() throws {
+        lock.withLock {
+            finishing = true
+            lock.broadcast()
+        }
         queue.sync {}
-        lock.withLock { spent.removeAll() }
+        lock.withLock {
+            finishing = false
+            spent.removeAll()
+        }
         try rethrowPending()
     }
 

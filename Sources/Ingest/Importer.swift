@@ -68,6 +68,17 @@ public final class Importer: @unchecked Sendable {
     public var batchLines = 20_000
     /// Longest wall time between two transactions, in seconds.
     public var batchSeconds = 0.25
+    /// Full batches (an import catching up) are written in one transaction for at most this many lines
+    /// and `transactionSeconds` seconds: each commit writes again every page its transaction changed.
+    /// Set before importing.
+    public var transactionLines: Int {
+        get { writer.transactionLines }
+        set { writer.transactionLines = newValue }
+    }
+    public var transactionSeconds: Double {
+        get { writer.transactionSeconds }
+        set { writer.transactionSeconds = newValue }
+    }
     /// Updated as lines are read: for the progress display and the API.
     public let progress = ImportProgress()
     /// Heads of the files of watched directories, kept between passes while following.
@@ -249,7 +260,8 @@ public final class Importer: @unchecked Sendable {
         fullLines = full ? fullLines + Int64(lines - skipped) : 0
         let begin = full && !bulkLoading && fullLines > bulkLoadLines && bulkLoadPays()
         if begin { bulkLoading = true }
-        try writer.submit(out, checkpoints: checkpoints, nextID: tracker.nextID, beginsBulkLoad: begin)
+        try writer.submit(out, checkpoints: checkpoints, nextID: tracker.nextID, lines: lines, follows: full && !last,
+                          beginsBulkLoad: begin)
         if !full && !last { try endBulkLoad() }
         return Int64(out.rejections.count)
     }

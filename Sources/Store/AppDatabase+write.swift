@@ -113,8 +113,13 @@ extension AppDatabase {
     }
 
     /// Writes what the tracker produced in several batches, and the checkpoints reached, in order, in
-    /// one transaction.
-    public func save(_ batches: [Batch], domains: DomainMapping) throws {
+    /// one transaction. `more` is asked for the next batches once these are written, until it returns
+    /// nil: a bulk import keeps its transaction open across batches that come in quick succession (each
+    /// commit writes again every page the transaction touched: the tables' last pages, the indexes'
+    /// pages all over). `written` is told of each group of batches as soon as it is written (before the
+    /// commit), so that their memory can be let go.
+    public func save(_ batches: [Batch], domains: DomainMapping, more: () -> [Batch]? = { nil },
+                     written: ([Batch]) -> Void = { _ in }) throws {
         if batches.contains(where: \.beginsBulkLoad) { try setSearchIndexesAside() }
         try writer.writeWithoutTransaction { db in
             // Without the foreign keys' checks (a lookup of the message for each delivery, of the
@@ -127,9 +132,15 @@ extension AppDatabase {
                 // One set of counts for the whole transaction: batches written together often count the
                 // same intervals and domains.
                 var rollup = Rollup()
-                for b in batches {
-                    try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID,
-                                  domains: domains, rollup: &rollup, db)
+                var group = batches
+                while true {
+                    for b in group {
+                        try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID,
+                                      domains: domains, rollup: &rollup, db)
+                    }
+                    written(group)
+                    guard let next = more(), !next.isEmpty else { break }
+                    group = next
                 }
                 let bulk = try Self.isBulkLoading(db)
                 try rollup.apply(db, coarseDomains: !bulk)

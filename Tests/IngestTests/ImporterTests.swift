@@ -478,3 +478,52 @@ extension ImporterTests {
         #expect(Set(report.deferralReasons.map(\.dsn)) == ["4.2.0", "4.4.1"])
     }
 }
+
+@Suite struct TransactionTests {
+    /// Counts the commits of the connection it is added to.
+    final class Commits: TransactionObserver, @unchecked Sendable {
+        var count = 0
+        func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { eventKind.tableName == "checkpoints" }
+        func databaseDidChange(with event: DatabaseEvent) {}
+        func databaseDidCommit(_ db: Database) { count += 1 }
+        func databaseDidRollback(_ db: Database) {}
+    }
+
+    /// Imports `log` with batches of 500 lines into a new workspace; returns the commits that wrote
+    /// checkpoints, the export and the time taken.
+    func importCounting(_ log: String, lines: Int, seconds: Double) throws -> (commits: Int, rows: [String], seconds: Double) {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let db = try AppDatabase.open(workspace: ws)
+        let commits = Commits()
+        try db.writer.writeWithoutTransaction { $0.add(transactionObserver: commits, extent: .databaseLifetime) }
+        let importer = try Importer(db: db, format: .default, startingYear: 2026, domains: DomainMapping())
+        importer.batchLines = 500
+        importer.batchSeconds = 3600
+        importer.transactionLines = lines
+        importer.transactionSeconds = seconds
+        let start = Date()
+        let summary = try importer.importStream(path: log, source: "stdin")
+        #expect(summary.lines == 20_000)
+        return (commits.count, try exportLines(db), Date().timeIntervalSince(start))
+    }
+
+    /// Full batches are written in transactions of many: far fewer commits, the same data, and the end
+    /// of the import does not wait for the transaction's time to run out.
+    @Test func fullBatchesShareATransaction() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard let log = try GeneratorPath.generate(into: dir, ["--lines", "20000", "--seed", "5", "--start", "2026-01-01T00:00:00"]) else { return }
+        let each = try importCounting(log, lines: 1, seconds: 30)
+        let shared = try importCounting(log, lines: 10_000, seconds: 30)
+        let one = try importCounting(log, lines: .max, seconds: 30)
+        // 40 batches of 500 lines: one commit each (or per few written together), against 2 or 3 per
+        // 10,000 lines, one or two for all of them.
+        #expect(each.commits >= 10, "\(each.commits) commits")
+        #expect(shared.commits >= 2 && shared.commits <= 8, "\(shared.commits) commits")
+        #expect(one.commits <= 2, "\(one.commits) commits")
+        #expect(one.seconds < 20, "the last batch waited for the transaction's time: \(one.seconds) s")
+        #expect(each.rows.count > 1000)
+        #expect(shared.rows == each.rows && one.rows == each.rows)
+    }
+}
