@@ -81,40 +81,50 @@ final class BatchWriter: @unchecked Sendable {
         defer { for _ in 0..<unwritten { slots.signal() } }
         guard lock.withLock({ error == nil }) else { return }
         let opened = monotonicSeconds()
-        var lines = first.reduce(0) { $0 + $1.lines }
-        var follows = first.last!.follows
-        compress(&first)
+        var lines = 0
+        var follows = true
         do {
-            try db.save(first.map(\.batch), domains: domains, more: { [self] in
-                guard follows, lines < transactionLines else { return nil }
-                var next = lock.withLock { () -> [Queued] in
-                    writing = false
-                    let deadline = Date(timeIntervalSinceNow: max(0, opened + transactionSeconds - monotonicSeconds()))
-                    while pending.isEmpty && !finishing && lock.wait(until: deadline) {}
-                    // A bulk load begins with a transaction of its own (the indexes are set aside first).
-                    guard let head = pending.first, !head.batch.beginsBulkLoad else { return [] }
-                    defer { pending.removeAll(keepingCapacity: true) }
-                    writing = true
-                    return pending
+            try db.save(domains: domains, next: { [self] in
+                var group: [Queued]
+                if !first.isEmpty {
+                    group = first
+                    first = []
+                } else {
+                    guard follows, lines < transactionLines else { return nil }
+                    group = lock.withLock { () -> [Queued] in
+                        writing = false
+                        let deadline = Date(timeIntervalSinceNow: max(0, opened + transactionSeconds - monotonicSeconds()))
+                        while pending.isEmpty && !finishing && lock.wait(until: deadline) {}
+                        // A bulk load begins with a transaction of its own (the indexes are set aside first).
+                        guard let head = pending.first, !head.batch.beginsBulkLoad else { return [] }
+                        defer { pending.removeAll(keepingCapacity: true) }
+                        writing = true
+                        return pending
+                    }
+                    guard !group.isEmpty else { return nil }
+                    unwritten += group.count
                 }
-                guard !next.isEmpty else { return nil }
-                unwritten += next.count
-                lines += next.reduce(0) { $0 + $1.lines }
-                follows = next.last!.follows
-                compress(&next)
-                return next.map(\.batch)
-            }, written: { [self] group in
+                lines += group.reduce(0) { $0 + $1.lines }
+                follows = group.last!.follows
+                compress(&group)
+                return group.map(\.batch)
+            }, written: { [self] written in
+                // Taken: the last references to the batches are these, handed back to be freed by the
+                // thread that made them.
+                var group = written
+                written = []
                 db.wrote(bytes: group.reduce(0) { $0 + ($1.raw?.size ?? 0) })
-                // Their large buffers (raw lines, compressed block) are let go by the writer (the
-                // caller drops its copy next); what is handed back is the many small objects.
-                var group = group
+                // Their large buffers (raw lines, compressed block) are let go here and now; what is
+                // handed back is the many small objects.
                 for i in group.indices {
                     group[i].raw = nil
                     group[i].out.rawLines = RawLines()
                 }
+                let n = group.count
                 lock.withLock { spent.append(contentsOf: group) }
-                for _ in group.indices { slots.signal() }
-                unwritten -= group.count
+                group = []
+                for _ in 0..<n { slots.signal() }
+                unwritten -= n
             })
         } catch {
             lock.withLock { self.error = self.error ?? error }

@@ -113,14 +113,21 @@ extension AppDatabase {
     }
 
     /// Writes what the tracker produced in several batches, and the checkpoints reached, in order, in
-    /// one transaction. `more` is asked for the next batches once these are written, until it returns
-    /// nil: a bulk import keeps its transaction open across batches that come in quick succession (each
-    /// commit writes again every page the transaction touched: the tables' last pages, the indexes'
-    /// pages all over). `written` is told of each group of batches as soon as it is written (before the
-    /// commit), so that their memory can be let go.
-    public func save(_ batches: [Batch], domains: DomainMapping, more: () -> [Batch]? = { nil },
-                     written: ([Batch]) -> Void = { _ in }) throws {
-        if batches.contains(where: \.beginsBulkLoad) { try setSearchIndexesAside() }
+    /// one transaction.
+    public func save(_ batches: [Batch], domains: DomainMapping) throws {
+        var first: [Batch]? = batches
+        try save(domains: domains, next: { defer { first = nil }; return first }, written: { _ in })
+    }
+
+    /// Writes groups of batches in one transaction: `next` gives the first group, and is asked for
+    /// another once each is written, until it returns nil. A bulk import keeps its transaction open
+    /// across batches that come in quick succession: each commit writes again every page the
+    /// transaction changed (the tables' last pages, the indexes' pages all over). `written` is handed
+    /// each group as soon as it is written (before the commit) and may take it (empty the array), so
+    /// that its memory is freed where the caller likes.
+    public func save(domains: DomainMapping, next: () -> [Batch]?, written: (inout [Batch]) -> Void) throws {
+        guard var group = next(), !group.isEmpty else { return }
+        if group.contains(where: \.beginsBulkLoad) { try setSearchIndexesAside() }
         try writer.writeWithoutTransaction { db in
             // Without the foreign keys' checks (a lookup of the message for each delivery, of the
             // block for each raw-line reference): each delivery is written right after its message,
@@ -132,15 +139,15 @@ extension AppDatabase {
                 // One set of counts for the whole transaction: batches written together often count the
                 // same intervals and domains.
                 var rollup = Rollup()
-                var group = batches
                 while true {
-                    for b in group {
-                        try Self.save(b.out, raw: b.raw ?? RawBlock.plain(b.out), checkpoints: b.checkpoints, nextID: b.nextID,
-                                      domains: domains, rollup: &rollup, db)
+                    for i in group.indices {
+                        try Self.save(group[i].out, raw: group[i].raw ?? RawBlock.plain(group[i].out), checkpoints: group[i].checkpoints,
+                                      nextID: group[i].nextID, domains: domains, rollup: &rollup, db)
                     }
-                    written(group)
-                    guard let next = more(), !next.isEmpty else { break }
-                    group = next
+                    written(&group)
+                    group = []
+                    guard let more = next(), !more.isEmpty else { break }
+                    group = more
                 }
                 let bulk = try Self.isBulkLoading(db)
                 try rollup.apply(db, coarseDomains: !bulk)
