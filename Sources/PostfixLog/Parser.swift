@@ -40,6 +40,7 @@ public struct Parser: Sendable {
         return parseMessage(daemon: daemon, Cursor(base: base, pos: 0, end: body.count))
     }
 
+    @inline(__always)
     func parseMessage(daemon: Daemon, _ c: Cursor) -> Payload {
         let payload = parseDaemonMessage(daemon: daemon, c)
         if case .unsupported = payload, daemon.isPostfix, isCommonNote(c) { return .note(c.rest) }
@@ -55,6 +56,7 @@ public struct Parser: Sendable {
         return false
     }
 
+    @inline(__always)
     private func parseDaemonMessage(daemon: Daemon, _ c: Cursor) -> Payload {
         switch daemon {
         case .smtp, .lmtp, .local, .virtual, .pipe, .error, .discard, .retry:
