@@ -356,8 +356,6 @@ public struct Tracker: Sendable {
 
     mutating func delivery(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64, agent: Daemon) {
         let id = message(for: d.queueID, header, line, time, create: true)!
-        let to = line.string(d.to)
-        let origTo = d.origTo.map { line.string($0) }
         let attempt = Attempt(time: time, status: d.status.rawValue, dsn: d.dsn?.description,
                               relay: line.string(d.relay.text), reply: line.string(d.reply), delay: d.delay,
                               agent: agent.rawValue, hop: false)
@@ -377,6 +375,9 @@ public struct Tracker: Sendable {
             }
             return
         }
+        // A hop's recipient is its child's: made into strings only here.
+        let to = line.string(d.to)
+        let origTo = d.origTo.map { line.string($0) }
         update(id, time, line) { m in
             var i = m.recipients.firstIndex { $0.recipient == to && $0.origRecipient == origTo }
             if i == nil {
