@@ -22,10 +22,8 @@ public struct QueueKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     init(host: UInt32, string: String) {
-        var bytes = Array(string.utf8)
-        self = bytes.withUnsafeMutableBufferPointer {
-            QueueKey(host: host, bytes: UnsafeBufferPointer($0), span: Span(start: 0, count: $0.count))
-        }
+        var s = string
+        self = s.withUTF8 { QueueKey(host: host, bytes: $0, span: Span(start: 0, count: $0.count)) }
     }
 
     /// One word hashed instead of four: looked up several times per line.
