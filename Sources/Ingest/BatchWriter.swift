@@ -90,16 +90,18 @@ final class BatchWriter: @unchecked Sendable {
                     group = first
                     first = []
                 } else {
-                    guard follows, lines < transactionLines else { return nil }
+                    guard follows, lines < transactionLines, monotonicSeconds() - opened < transactionSeconds else { return nil }
                     group = lock.withLock { () -> [Queued] in
                         writing = false
                         let deadline = Date(timeIntervalSinceNow: max(0, opened + transactionSeconds - monotonicSeconds()))
                         while pending.isEmpty && !finishing && lock.wait(until: deadline) {}
-                        // A bulk load begins with a transaction of its own (the indexes are set aside first).
-                        guard let head = pending.first, !head.batch.beginsBulkLoad else { return [] }
-                        defer { pending.removeAll(keepingCapacity: true) }
+                        // A bulk load begins with a transaction of its own (the indexes are set aside first):
+                        // the batches before it are taken, it and those after it are left to the next.
+                        let n = pending.firstIndex { $0.batch.beginsBulkLoad } ?? pending.count
+                        guard n > 0 else { return [] }
+                        defer { pending.removeFirst(n) }
                         writing = true
-                        return pending
+                        return Array(pending[..<n])
                     }
                     guard !group.isEmpty else { return nil }
                     unwritten += group.count
