@@ -120,11 +120,11 @@ extension AppDatabase {
     }
 
     /// Writes groups of batches in one transaction: `next` gives the first group, and is asked for
-    /// another once each is written, until it returns nil. A bulk import keeps its transaction open
-    /// across batches that come in quick succession: each commit writes again every page the
-    /// transaction changed (the tables' last pages, the indexes' pages all over). `written` is handed
-    /// each group as soon as it is written (before the commit) and may take it (empty the array), so
-    /// that its memory is freed where the caller likes.
+    /// another once each is written, until it returns nil; only the first group may hold a batch that
+    /// begins a bulk load. A bulk import keeps its transaction open across batches that come in quick
+    /// succession: each commit writes again every page the transaction changed (the tables' last pages,
+    /// the indexes' pages all over). `written` is handed each group as soon as it is written (before
+    /// the commit) and may take it (empty the array), so that its memory is freed where the caller likes.
     public func save(domains: DomainMapping, next: () -> [Batch]?, written: (inout [Batch]) -> Void) throws {
         guard var group = next(), !group.isEmpty else { return }
         if group.contains(where: \.beginsBulkLoad) { try setSearchIndexesAside() }
@@ -147,6 +147,8 @@ extension AppDatabase {
                     written(&group)
                     group = []
                     guard let more = next(), !more.isEmpty else { break }
+                    // Only a first group may begin a bulk load (its indexes are set aside before the transaction).
+                    assert(!more.contains(where: \.beginsBulkLoad), "a bulk load begins in a transaction of its own")
                     group = more
                 }
                 let bulk = try Self.isBulkLoading(db)
