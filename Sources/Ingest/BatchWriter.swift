@@ -31,6 +31,9 @@ final class BatchWriter: @unchecked Sendable {
     /// allocations missed its thread cache.
     private var spent: [AppDatabase.Batch] = []
 
+    /// Tests: called by the writer, within a transaction, before it looks for more batches.
+    var beforeTakingMore: (() -> Void)?
+
     private struct Queued {
         var batch: AppDatabase.Batch
         var lines: Int
@@ -91,6 +94,7 @@ final class BatchWriter: @unchecked Sendable {
                     first = []
                 } else {
                     guard follows, lines < transactionLines, monotonicSeconds() - opened < transactionSeconds else { return nil }
+                    beforeTakingMore?()
                     group = lock.withLock { () -> [Queued] in
                         writing = false
                         let deadline = Date(timeIntervalSinceNow: max(0, opened + transactionSeconds - monotonicSeconds()))
