@@ -39,6 +39,13 @@ final class BatchWriter: @unchecked Sendable {
         var lines: Int
         /// A full batch: more are coming right after it (an import catching up).
         var follows: Bool
+
+        /// Its raw lines made into their compressed block, if not done yet.
+        mutating func compress() {
+            guard batch.raw == nil, !batch.out.rawLines.isEmpty else { return }
+            batch.raw = RawBlock.compressed(batch.out)
+            batch.out.rawLines = RawLines()
+        }
     }
 
     init(db: AppDatabase, domains: DomainMapping, depth: Int = 4, transactionSeconds: Double = 1, transactionLines: Int = 250_000) {
@@ -55,20 +62,17 @@ final class BatchWriter: @unchecked Sendable {
                 beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
         freeSpent()
+        var queued = Queued(batch: AppDatabase.Batch(out: out, raw: nil, checkpoints: checkpoints, nextID: nextID,
+                                                     beginsBulkLoad: beginsBulkLoad),
+                            lines: lines, follows: follows)
         // The raw lines are compressed by whichever thread has time for it: here while the writer
         // is busy, by the writer when it waits for batches.
-        var out = out
-        var raw: RawBlock? = nil
-        if lock.withLock({ writing || !pending.isEmpty }) {
-            raw = RawBlock.compressed(out)
-            out.rawLines = RawLines()
-        }
+        if lock.withLock({ writing || !pending.isEmpty }) { queued.compress() }
         slots.wait()
         // The batch just written, whose slot this one takes.
         freeSpent()
         lock.withLock {
-            let batch = AppDatabase.Batch(out: out, raw: raw, checkpoints: checkpoints, nextID: nextID, beginsBulkLoad: beginsBulkLoad)
-            pending.append(Queued(batch: batch, lines: lines, follows: follows))
+            pending.append(queued)
             lock.broadcast()
         }
         queue.async { [self] in write() }
@@ -112,7 +116,7 @@ final class BatchWriter: @unchecked Sendable {
                 }
                 lines += group.reduce(0) { $0 + $1.lines }
                 follows = group.last!.follows
-                compress(&group)
+                for i in group.indices { group[i].compress() }
                 return group.map(\.batch)
             }, written: { [self] written in
                 // Taken: the last references to the batches are these, handed back to be freed by the
@@ -143,13 +147,6 @@ final class BatchWriter: @unchecked Sendable {
             defer { pending.removeAll(keepingCapacity: true) }
             if !pending.isEmpty { writing = true }
             return pending
-        }
-    }
-
-    private func compress(_ batches: inout [Queued]) {
-        for i in batches.indices where batches[i].batch.raw == nil && !batches[i].batch.out.rawLines.isEmpty {
-            batches[i].batch.raw = RawBlock.compressed(batches[i].batch.out)
-            batches[i].batch.out.rawLines = RawLines()
         }
     }
 
