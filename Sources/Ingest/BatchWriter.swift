@@ -22,8 +22,6 @@ final class BatchWriter: @unchecked Sendable {
     private let lock = NSCondition()
     private var error: (any Error)?
     private var pending: [Queued] = []
-    /// The writer is writing batches (a batch submitted meanwhile is compressed by its submitter).
-    private var writing = false
     /// `finish` waits: the transaction open is committed without waiting for more batches.
     private var finishing = false
     /// Batches written, handed back to be freed by the thread that made them: freed by the writer, each
@@ -65,9 +63,11 @@ final class BatchWriter: @unchecked Sendable {
         var queued = Queued(batch: AppDatabase.Batch(out: out, raw: nil, checkpoints: checkpoints, nextID: nextID,
                                                      beginsBulkLoad: beginsBulkLoad),
                             lines: lines, follows: follows)
-        // The raw lines are compressed by whichever thread has time for it: here while the writer
-        // is busy, by the writer when it waits for batches.
-        if lock.withLock({ writing || !pending.isEmpty }) { queued.compress() }
+        // The raw lines are compressed by whichever thread has time for it: by the writer, unless
+        // batches are waiting for it already (then here). An import that catches up keeps both
+        // threads busy: the writer, waiting for the next batch, would otherwise sit idle while the
+        // reader compresses (the reader is the slower of the two).
+        if lock.withLock({ !pending.isEmpty }) { queued.compress() }
         slots.wait()
         // The batch just written, whose slot this one takes.
         freeSpent()
@@ -83,7 +83,6 @@ final class BatchWriter: @unchecked Sendable {
         var first = take()
         // An earlier transaction took these batches along with its own.
         guard !first.isEmpty else { return }
-        defer { lock.withLock { writing = false } }
         var unwritten = first.count
         defer { for _ in 0..<unwritten { slots.signal() } }
         guard lock.withLock({ error == nil }) else { return }
@@ -100,7 +99,6 @@ final class BatchWriter: @unchecked Sendable {
                     guard follows, lines < transactionLines, monotonicSeconds() - opened < transactionSeconds else { return nil }
                     beforeTakingMore?()
                     group = lock.withLock { () -> [Queued] in
-                        writing = false
                         let deadline = Date(timeIntervalSinceNow: max(0, opened + transactionSeconds - monotonicSeconds()))
                         while pending.isEmpty && !finishing && lock.wait(until: deadline) {}
                         // A bulk load begins with a transaction of its own (the indexes are set aside first):
@@ -108,7 +106,6 @@ final class BatchWriter: @unchecked Sendable {
                         let n = pending.firstIndex { $0.batch.beginsBulkLoad } ?? pending.count
                         guard n > 0 else { return [] }
                         defer { pending.removeFirst(n) }
-                        writing = true
                         return Array(pending[..<n])
                     }
                     guard !group.isEmpty else { return nil }
@@ -145,7 +142,6 @@ final class BatchWriter: @unchecked Sendable {
     private func take() -> [Queued] {
         lock.withLock {
             defer { pending.removeAll(keepingCapacity: true) }
-            if !pending.isEmpty { writing = true }
             return pending
         }
     }
