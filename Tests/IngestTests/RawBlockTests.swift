@@ -35,6 +35,20 @@ import Testing
         #expect(try LZ4Block.decompress(block, size: count) == input)
     }
 
+    /// Every length, so that the literals copied 16 bytes at a time end at every distance from the end
+    /// of the input and of the block.
+    @Test func everyLengthRoundTrips() throws {
+        let mixed = Self.logText.prefix(300) + Self.noise(40) + Self.logText.prefix(300)
+        for input in [Array(Self.logText.prefix(700)), Array(mixed)] {
+            for count in 0...input.count {
+                let part = Array(input.prefix(count))
+                let block = LZ4Block.compress(part)
+                #expect(block.count <= LZ4Block.bound(count))
+                #expect(try LZ4Block.decompress(block, size: count) == part)
+            }
+        }
+    }
+
     @Test func repetitiveNoisyAndLogDataRoundTrip() throws {
         let cases: [[UInt8]] = [
             [UInt8](repeating: 0x61, count: 100_000),                          // one long overlapping match
