@@ -68,7 +68,11 @@ public struct SessionState: Sendable, Equatable {
 /// Pure: time comes from the log (`time`), nothing is read or written here. Memory holds only live
 /// messages and SMTP sessions; messages quiet for longer than `maxIdle` are let go.
 public struct Tracker: Sendable {
-    struct SessionKey: Hashable { var host: UInt32; var pid: Int32 }
+    struct SessionKey: Hashable, FastHashable {
+        var host: UInt32
+        var pid: Int32
+        var fastHash: UInt64 { UInt64(host) << 32 | UInt64(UInt32(bitPattern: pid)) }
+    }
     struct Session {
         var clientHost: String
         var clientIP: String
@@ -83,26 +87,26 @@ public struct Tracker: Sendable {
     var hostIndex: [[UInt8]: UInt32] = [:]
     /// The same, by name (a message's host), looked up without making an array of its bytes.
     var hostByName: [String: UInt32] = [:]
-    var byQueue: [QueueKey: Int64] = [:]
-    var awaiting: [QueueKey: Int64] = [:]
+    var byQueue = FastMap<QueueKey, Int64>()
+    var awaiting = FastMap<QueueKey, Int64>()
     /// Queues removed since the last drain, and in the batch before it, with their messages (held
     /// in `live` until the drain after the one that wrote them complete).
-    var removedQueues: [QueueKey: Int64] = [:]
-    var removedBefore: [QueueKey: Int64] = [:]
+    var removedQueues = FastMap<QueueKey, Int64>()
+    var removedBefore = FastMap<QueueKey, Int64>()
     /// Messages written complete at the last drain, let go at the next one.
     var retiring: [Int64] = []
-    var live: [Int64: MessageState] = [:]
+    var live = FastMap<Int64, MessageState>()
     /// The raw lines since the last drain, each line once in `rawArena`, chained per message.
     var rawArena: [UInt8] = []
     var rawEntries: [RawEntry] = []
-    var rawChains: [Int64: RawChain] = [:]
+    var rawChains = FastMap<Int64, RawChain>()
     struct RawEntry { var start: Int32; var count: Int32; var next: Int32 }
     struct RawChain { var head: Int32; var tail: Int32; var bytes: Int }
     /// Messages changed since the last drain, each once (their `drainPending` is set): a list and a
     /// flag cost less than a set's hashing on every line.
     var dirty: [Int64] = []
     var completed: [Int64] = []
-    var sessions: [SessionKey: Session] = [:]
+    var sessions = FastMap<SessionKey, Session>()
     var output = TrackerOutput()
     var now: Int64 = 0
     var linesSinceSweep = 0
@@ -138,16 +142,16 @@ public struct Tracker: Sendable {
         }
     }
 
-    public var liveMessageCount: Int { live.count - retiring.reduce(0) { $0 + (live[$1] != nil ? 1 : 0) } }
+    public var liveMessageCount: Int { live.count - retiring.reduce(0) { $0 + (live.index(forKey: $1) != nil ? 1 : 0) } }
     public var sessionCount: Int { sessions.count }
 
     /// Everything produced since the last call.
     public mutating func drain() -> TrackerOutput {
         for id in dirty {
             if let i = live.index(forKey: id) {
-                live.values.withMutableElement(at: i) { $0.drainPending = false }
-                output.messages.append(live.values[i])
-                live.values.withMutableElement(at: i) { $0.persisted = true }
+                live.withValue(at: i) { $0.drainPending = false }
+                output.messages.append(live[at: i])
+                live.withValue(at: i) { $0.persisted = true }
             }
         }
         dirty.removeAll(keepingCapacity: true)
@@ -156,7 +160,7 @@ public struct Tracker: Sendable {
         swap(&removedBefore, &removedQueues)
         removedQueues.removeAll(keepingCapacity: true)
         for id in retiring {
-            if let i = live.index(forKey: id), live.values[i].complete {
+            if let i = live.index(forKey: id), live[at: i].complete {
                 live.remove(at: i)
                 notifications.removeValue(forKey: id)
             }
@@ -295,8 +299,8 @@ public struct Tracker: Sendable {
             sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time, lines: lines)
         case .tls, .sessionNote:
             // In place: a copy of the session would copy its lines on the append.
-            if let i = sessions.index(forKey: skey), sessions.values[i].lines.count < maxSessionBytes {
-                sessions.values.withMutableElement(at: i) { $0.lines.appendLine(line) }
+            if let i = sessions.index(forKey: skey), sessions[at: i].lines.count < maxSessionBytes {
+                sessions.withValue(at: i) { $0.lines.appendLine(line) }
             }
         case .client(let c):
             let key = queueKey(header, line, c.queueID)
@@ -318,14 +322,14 @@ public struct Tracker: Sendable {
             // subscript allocated twice for each change through it).
             if let i = sessions.index(forKey: skey) {
                 var sessionLines: [UInt8] = []
-                sessions.values.withMutableElement(at: i) { s in
+                sessions.withValue(at: i) { s in
                     swap(&sessionLines, &s.lines)
                     if let u = c.saslUsername { s.saslUser = line.string(u) }
                 }
                 if !sessionLines.isEmpty { appendRaw(id, sessionLines) }
                 // The buffer goes back to the session, for its next message's lines.
                 sessionLines.removeAll(keepingCapacity: true)
-                sessions.values.withMutableElement(at: i) { s in swap(&sessionLines, &s.lines) }
+                sessions.withValue(at: i) { s in swap(&sessionLines, &s.lines) }
             }
             update(id, time, line) { m in
                 m.origin = .smtp
@@ -430,7 +434,7 @@ public struct Tracker: Sendable {
         if let ns = notifications.removeValue(forKey: child) {
             for n in ns {
                 guard let i = live.index(forKey: n) else { continue }
-                live.values.withMutableElement(at: i) { $0.parentID = parent }
+                live.withValue(at: i) { $0.parentID = parent }
                 markDirty(n, at: i)
             }
             notifications[parent, default: []].append(contentsOf: ns)
@@ -452,7 +456,7 @@ public struct Tracker: Sendable {
 
     mutating func complete(_ id: Int64) {
         guard let i = live.index(forKey: id) else { return }
-        live.values.withMutableElement(at: i) { $0.complete = true }
+        live.withValue(at: i) { $0.complete = true }
         markDirty(id, at: i)
         completed.append(id)
     }
@@ -539,7 +543,7 @@ public struct Tracker: Sendable {
             byQueue.removeValue(forKey: key)
             var done = false
             if let i = live.index(forKey: old) {
-                live.values.withMutableElement(at: i) { m in
+                live.withValue(at: i) { m in
                     m.removeLiveQueue(qid)
                     done = m.liveQueues.isEmpty
                 }
@@ -558,9 +562,9 @@ public struct Tracker: Sendable {
 
     /// Lists a message for the next drain, once.
     @inline(__always)
-    mutating func markDirty(_ id: Int64, at i: Dictionary<Int64, MessageState>.Index) {
+    mutating func markDirty(_ id: Int64, at i: Int) {
         var first = false
-        live.values.withMutableElement(at: i) { m in
+        live.withValue(at: i) { m in
             if !m.drainPending {
                 m.drainPending = true
                 first = true
@@ -577,7 +581,7 @@ public struct Tracker: Sendable {
     mutating func update(_ id: Int64, _ time: Int64, _ line: UnsafeBufferPointer<UInt8>?, _ change: (inout MessageState) -> Void) {
         guard let i = live.index(forKey: id) else { return }
         var first = false
-        live.values.withMutableElement(at: i) { m in
+        live.withValue(at: i) { m in
             change(&m)
             if time > m.lastSeen { m.lastSeen = time }
             if time < m.firstSeen { m.firstSeen = time }
@@ -597,7 +601,7 @@ public struct Tracker: Sendable {
         rawEntries.append(RawEntry(start: Int32(rawArena.count), count: Int32(bytes.count), next: -1))
         rawArena.append(contentsOf: bytes)
         if let i = rawChains.index(forKey: id) {
-            rawChains.values.withMutableElement(at: i) { c in
+            rawChains.withValue(at: i) { c in
                 rawEntries[Int(c.tail)].next = entry
                 c.tail = entry
                 c.bytes += bytes.count
@@ -611,7 +615,7 @@ public struct Tracker: Sendable {
     mutating func moveRaw(from child: Int64, to parent: Int64) {
         guard let c = rawChains.removeValue(forKey: child) else { return }
         if let i = rawChains.index(forKey: parent) {
-            rawChains.values.withMutableElement(at: i) { p in
+            rawChains.withValue(at: i) { p in
                 rawEntries[Int(p.tail)].next = c.head
                 p.tail = c.tail
                 p.bytes += c.bytes
@@ -625,7 +629,7 @@ public struct Tracker: Sendable {
     /// run to the next: the lines of two messages merged later read back in the same order every time).
     mutating func drainRaw() {
         var out = RawLines()
-        let ids = rawChains.keys.sorted()
+        let ids = rawChains.allKeys.sorted()
         out.bytes.reserveCapacity(rawArena.count + rawEntries.count)
         out.messages.reserveCapacity(ids.count)
         rawArena.withUnsafeBufferPointer { arena in
@@ -691,11 +695,11 @@ public struct Tracker: Sendable {
         let limit = now - maxIdle
         // Found by index: iterating over the pairs copied every message.
         var idle: [Int64] = []
-        for i in live.indices where live.values[i].lastSeen < limit && !live.values[i].complete { idle.append(live.keys[i]) }
+        for i in live.indices where live[at: i].lastSeen < limit && !live[at: i].complete { idle.append(live.key(at: i)) }
         for id in idle {
             let i = live.index(forKey: id)!
             var queues: [String] = [], children: [String] = [], host = ""
-            live.values.withMutableElement(at: i) { m in
+            live.withValue(at: i) { m in
                 swap(&queues, &m.liveQueues)
                 swap(&children, &m.awaitingChildren)
                 host = m.host
@@ -706,7 +710,7 @@ public struct Tracker: Sendable {
             complete(id)
         }
         let sessionLimit = now - maxSessionAge
-        sessions = sessions.filter { $0.value.start >= sessionLimit }
+        sessions.removeAll { $0.start < sessionLimit }
     }
 }
 
@@ -741,13 +745,5 @@ extension RecipientState {
             break
         }
         log.append(attempt)
-    }
-}
-
-extension Dictionary.Values {
-    /// Mutates one value in place, without copying it out of the dictionary.
-    @inline(__always)
-    mutating func withMutableElement(at i: Dictionary.Index, _ body: (inout Value) -> Void) {
-        body(&self[i])
     }
 }

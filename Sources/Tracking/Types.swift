@@ -39,6 +39,12 @@ public struct QueueKey: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension QueueKey: FastHashable {
+    @inline(__always) var fastHash: UInt64 {
+        a ^ (b &* 0x9E37_79B9_7F4A_7C15) ^ (c &* 0xC2B2_AE3D_27D4_EB4F) ^ (UInt64(host) &* 0x1656_67B1_9E37_79F9)
+    }
+}
+
 /// What finally happened to one recipient of one message.
 public enum Outcome: String, Sendable, Codable, CaseIterable {
     case sent, bounced, deferred, expired
