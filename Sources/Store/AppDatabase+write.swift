@@ -171,58 +171,78 @@ extension AppDatabase {
             try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [child])
         }
         // In the order of their ids: most rows then go at the end of their tables.
-        let order = out.messages.indices.sorted { out.messages[$0].id < out.messages[$1].id }
+        let order = out.messages.withUnsafeBufferPointer { all in all.indices.sorted { all[$0].id < all[$1].id } }
         var messages = RowBatch(columns: messageColumns.count, rows: out.messages.count)
         var deliveries = RowBatch(columns: deliveryColumns.count, rows: out.messages.reduce(0) { $0 + $1.recipients.count })
         // What the messages written before counted, taken back in one query (their rows are replaced).
-        let stored = order.lazy.filter { out.messages[$0].persisted }.map { String(out.messages[$0].id) }.joined(separator: ",")
+        let stored = out.messages.withUnsafeBufferPointer { all in
+            order.lazy.filter { all[$0].persisted }.map { String(all[$0].id) }.joined(separator: ",")
+        }
         if !stored.isEmpty { try rollup.subtractStored(list: stored, db) }
-        for index in order {
-            let m = out.messages[index]
-            messages.add(m.id)
-            messages.add(m.host)
-            messages.add(m.firstQueueID)
-            messages.add(m.queueIDs.count == 1 ? m.queueIDs[0] : m.queueIDs.joined(separator: ";"))
-            messages.add(m.messageID)
-            messages.add(m.sender)
-            messages.add(m.size)
-            messages.add(m.nrcpt)
-            messages.add(m.clientHost)
-            messages.add(m.clientIP)
-            messages.add(m.saslUsername)
-            messages.add(m.origin.rawValue)
-            messages.add(m.parentID)
-            messages.add(m.firstSeen)
-            messages.add(m.lastSeen)
-            messages.add(m.complete)
-            messages.add(m.expired)
-            messages.add(m.rejected)
-            messages.add(m.complete ? nil : LiveState(liveQueues: m.liveQueues, awaitingChildren: m.awaitingChildren,
-                                                      hops: m.hops, notified: m.notified).encoded)
-            for i in m.recipients.indices {
-                let r = m.recipients[i]
-                let direction = m.direction(of: r).rawValue
-                let domain = domains.domain(of: r.recipient)
-                rollup.count(firstSeen: m.firstSeen, origin: m.origin.rawValue, status: r.outcome.rawValue, direction: direction,
-                             domain: domain, returned: r.returned, 1)
-                deliveries.add(m.id)
-                deliveries.add(i)
-                deliveries.add(r.recipient)
-                deliveries.add(r.origRecipient)
-                deliveries.add(r.outcome.rawValue)
-                deliveries.add(r.returned)
-                deliveries.add(r.attempts)
-                deliveries.add(r.firstAttempt)
-                deliveries.add(r.lastAttempt)
-                deliveries.add(r.dsn)
-                deliveries.add(r.relay)
-                deliveries.add(r.reason)
-                deliveries.add(r.agent)
-                deliveries.add(direction)
-                deliveries.add(domain)
-                let delay = r.log.last { !$0.hop }?.delay
-                deliveries.add(delay)
-                deliveries.add(text: AttemptLog.stored(r, delay: delay))
+        // The messages and their recipients are read in place: a copy of one retains and releases
+        // each of its strings and arrays, on this thread, objects the tracking thread made and uses.
+        out.messages.withUnsafeBufferPointer { all in
+            for index in order {
+                let m = UnsafeMutablePointer(mutating: all.baseAddress! + index)
+                messages.add(m.pointee.id)
+                messages.add(inPlace: &m.pointee.host)
+                if m.pointee.queueIDs.count == 1 {
+                    m.pointee.queueIDs.withUnsafeBufferPointer { q in
+                        let first = UnsafeMutablePointer(mutating: q.baseAddress!)
+                        messages.add(inPlace: &first.pointee)
+                        messages.add(inPlace: &first.pointee)
+                    }
+                } else {
+                    messages.add(m.pointee.firstQueueID)
+                    messages.add(m.pointee.queueIDs.joined(separator: ";"))
+                }
+                messages.add(inPlace: &m.pointee.messageID)
+                messages.add(inPlace: &m.pointee.sender)
+                messages.add(m.pointee.size)
+                messages.add(m.pointee.nrcpt)
+                messages.add(inPlace: &m.pointee.clientHost)
+                messages.add(inPlace: &m.pointee.clientIP)
+                messages.add(inPlace: &m.pointee.saslUsername)
+                messages.add(m.pointee.origin.rawValue)
+                messages.add(m.pointee.parentID)
+                messages.add(m.pointee.firstSeen)
+                messages.add(m.pointee.lastSeen)
+                messages.add(m.pointee.complete)
+                messages.add(m.pointee.expired)
+                messages.add(m.pointee.rejected)
+                messages.add(m.pointee.complete ? nil : LiveState(liveQueues: m.pointee.liveQueues, awaitingChildren: m.pointee.awaitingChildren,
+                                                                  hops: m.pointee.hops, notified: m.pointee.notified).encoded)
+                let id = m.pointee.id, firstSeen = m.pointee.firstSeen, origin = m.pointee.origin.rawValue
+                let fromOutside = m.pointee.receivedFromOutside
+                m.pointee.recipients.withUnsafeBufferPointer { rs in
+                    for i in rs.indices {
+                        let r = UnsafeMutablePointer(mutating: rs.baseAddress! + i)
+                        let direction = MessageState.direction(agent: r.pointee.agent, receivedFromOutside: fromOutside).rawValue
+                        let domain = domains.domain(of: r.pointee.recipient)
+                        rollup.count(firstSeen: firstSeen, origin: origin, status: r.pointee.outcome.rawValue, direction: direction,
+                                     domain: domain, returned: r.pointee.returned, 1)
+                        deliveries.add(id)
+                        deliveries.add(i)
+                        deliveries.add(inPlace: &r.pointee.recipient)
+                        deliveries.add(inPlace: &r.pointee.origRecipient)
+                        deliveries.add(r.pointee.outcome.rawValue)
+                        deliveries.add(r.pointee.returned)
+                        deliveries.add(r.pointee.attempts)
+                        deliveries.add(r.pointee.firstAttempt)
+                        deliveries.add(r.pointee.lastAttempt)
+                        deliveries.add(inPlace: &r.pointee.dsn)
+                        deliveries.add(inPlace: &r.pointee.relay)
+                        deliveries.add(inPlace: &r.pointee.reason)
+                        deliveries.add(inPlace: &r.pointee.agent)
+                        deliveries.add(direction)
+                        deliveries.add(domain)
+                        let delay = r.pointee.log.withUnsafeBufferPointer { log in
+                            log.indices.reversed().first { !log[$0].hop }.flatMap { log[$0].delay }
+                        }
+                        deliveries.add(delay)
+                        deliveries.add(text: AttemptLog.stored(r, delay: delay))
+                    }
+                }
             }
         }
         try messages.insert(upsertMessages, db)
@@ -245,33 +265,39 @@ extension AppDatabase {
             try refs.insert(insertRawRefs, db)
         }
         var rejections = RowBatch(columns: rejectionColumns.count, rows: out.rejections.count)
-        for r in out.rejections {
-            rollup.rejection(time: r.time)
-            rejections.add(r.time)
-            rejections.add(r.host)
-            rejections.add(r.queueID)
-            rejections.add(r.daemon)
-            rejections.add(r.stage)
-            rejections.add(r.clientHost)
-            rejections.add(r.clientIP)
-            rejections.add(r.sender)
-            rejections.add(r.recipient)
-            rejections.add(r.code)
-            rejections.add(r.dsn)
-            rejections.add(r.reason)
-            rejections.add(r.line)
+        out.rejections.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                let r = UnsafeMutablePointer(mutating: all.baseAddress! + i)
+                rollup.rejection(time: r.pointee.time)
+                rejections.add(r.pointee.time)
+                rejections.add(inPlace: &r.pointee.host)
+                rejections.add(inPlace: &r.pointee.queueID)
+                rejections.add(inPlace: &r.pointee.daemon)
+                rejections.add(inPlace: &r.pointee.stage)
+                rejections.add(inPlace: &r.pointee.clientHost)
+                rejections.add(inPlace: &r.pointee.clientIP)
+                rejections.add(inPlace: &r.pointee.sender)
+                rejections.add(inPlace: &r.pointee.recipient)
+                rejections.add(r.pointee.code)
+                rejections.add(inPlace: &r.pointee.dsn)
+                rejections.add(inPlace: &r.pointee.reason)
+                rejections.add(inPlace: &r.pointee.line)
+            }
         }
         try rejections.insert(insertRejections, db)
         var logins = RowBatch(columns: authColumns.count, rows: out.authEvents.count)
-        for e in out.authEvents {
-            logins.add(e.time)
-            logins.add(e.ip)
-            logins.add(e.user)
-            logins.add(e.proto)
-            logins.add(e.success)
-            logins.add(e.count)
-            logins.add(e.reason)
-            logins.add("log")
+        out.authEvents.withUnsafeBufferPointer { all in
+            for i in all.indices {
+                let e = UnsafeMutablePointer(mutating: all.baseAddress! + i)
+                logins.add(e.pointee.time)
+                logins.add(inPlace: &e.pointee.ip)
+                logins.add(inPlace: &e.pointee.user)
+                logins.add(inPlace: &e.pointee.proto)
+                logins.add(e.pointee.success)
+                logins.add(e.pointee.count)
+                logins.add(inPlace: &e.pointee.reason)
+                logins.add("log")
+            }
         }
         try logins.insert(insertLogins, db)
         for c in checkpoints {
@@ -408,13 +434,33 @@ public enum AttemptLog {
 
     /// What a delivery's `log` column holds: nothing when its columns give back its one attempt exactly
     /// (`delay` is bound to its `delay` column), else the JSON of every attempt.
-    static func stored(_ r: RecipientState, delay: Double?) -> [UInt8] {
-        if r.log.count == 1, r.firstAttempt == r.lastAttempt,
-           let a = described(time: r.firstAttempt, status: r.outcome.rawValue, dsn: r.dsn, relay: r.relay, reply: r.reason,
-                             delay: delay, agent: r.agent), a == r.log[0] {
-            return []
+    static func stored(_ r: UnsafeMutablePointer<RecipientState>, delay: Double?) -> [UInt8] {
+        if describedByColumns(r, delay: delay) { return [] }
+        return bytes(r.pointee.log)
+    }
+
+    /// Whether `described` of a recipient's columns gives its attempts back: one, equal to it. Read in
+    /// place (`RowBatch.add(inPlace:)`).
+    static func describedByColumns(_ r: UnsafeMutablePointer<RecipientState>, delay: Double?) -> Bool {
+        guard r.pointee.log.count == 1, r.pointee.firstAttempt == r.pointee.lastAttempt, let time = r.pointee.firstAttempt,
+              r.pointee.relay != nil, r.pointee.reason != nil, r.pointee.agent != nil else { return false }
+        return r.pointee.log.withUnsafeBufferPointer { log in
+            let a = UnsafeMutablePointer(mutating: log.baseAddress!)
+            return a.pointee.time == time && a.pointee.hop == false && a.pointee.delay == delay
+                && r.pointee.outcome.rawValue == a.pointee.status
+                && same(&a.pointee.dsn, &r.pointee.dsn) && same(&a.pointee.relay, &r.pointee.relay!)
+                && same(&a.pointee.reply, &r.pointee.reason!) && same(&a.pointee.agent, &r.pointee.agent!)
         }
-        return bytes(r.log)
+    }
+
+    /// Two strings compared by their bytes, in place.
+    static func same(_ a: inout String, _ b: inout String) -> Bool {
+        a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
+    }
+
+    static func same(_ a: inout String?, _ b: inout String?) -> Bool {
+        if a == nil || b == nil { return a == nil && b == nil }
+        return same(&a!, &b!)
     }
 
     /// The attempts of a `deliveries` row.

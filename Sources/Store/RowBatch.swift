@@ -60,6 +60,20 @@ struct RowBatch {
         values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
     }
 
+    /// A string read where it is (a message's, a recipient's field through a pointer): not copied
+    /// out first, which retains and releases its storage (from another thread than the one that made
+    /// it, that cost more than the copy of its bytes). `withUTF8` changes nothing of a native string.
+    mutating func add(inPlace s: inout String) {
+        let start = text.count
+        s.withUTF8 { text.append(contentsOf: $0) }
+        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
+    }
+
+    mutating func add(inPlace s: inout String?) {
+        if s == nil { return addNull() }
+        add(inPlace: &s!)
+    }
+
     /// UTF-8 text given as bytes.
     mutating func add(text bytes: [UInt8]) {
         let start = text.count

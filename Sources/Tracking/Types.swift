@@ -184,7 +184,12 @@ public struct MessageState: Sendable, Codable {
     }
 
     public func direction(of r: RecipientState) -> Direction {
-        switch r.agent {
+        Self.direction(agent: r.agent, receivedFromOutside: receivedFromOutside)
+    }
+
+    /// The direction of a delivery by `agent` of a message received from outside or not.
+    public static func direction(agent: String?, receivedFromOutside: Bool) -> Direction {
+        switch agent {
         case "smtp": return .outbound
         case "local", "virtual", "lmtp", "pipe": return receivedFromOutside ? .inbound : .local
         default: return receivedFromOutside ? .inbound : .outbound
