@@ -21,9 +21,10 @@ enum Generator {
     }
 }
 
-/// Runs lightmeter with `args` and kills it (-9) at a random moment, again and again, until a run
-/// gets to its end (at most 12 runs). Returns how many runs were killed.
-func killRepeatedly(_ args: [String], stdin input: Data?) throws -> Int {
+/// Runs lightmeter with `args` and kills it (-9) at a random moment within `seconds` (the time a whole
+/// run takes), again and again, until a run gets to its end (at most 12 runs). Returns how many runs
+/// were killed.
+func killRepeatedly(_ args: [String], stdin input: Data?, within seconds: Double) throws -> Int {
     signal(SIGPIPE, SIG_IGN)
     var rng = SystemRandomNumberGenerator()
     var kills = 0
@@ -41,7 +42,9 @@ func killRepeatedly(_ args: [String], stdin input: Data?) throws -> Int {
             try? inp.fileHandleForWriting.close()
         }
         writer.start()
-        Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.6, using: &rng))
+        // Anywhere in the time a whole import takes (machines differ: a fixed range of times was
+        // longer than the whole import on a faster one, which was then never killed).
+        Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.9, using: &rng) * seconds)
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
             kills += 1
@@ -130,11 +133,13 @@ struct ImportCLITests {
         let log = try Generator.generate(lines: 40_000, seed: 5, into: dir)
         let input = try Data(contentsOf: URL(fileURLWithPath: log))
         let args = ["-stdin", "-importonly", "-log_starting_year", "2026"]
+        let started = Date()
         #expect(try CLI.run(["-workspace", dir + "/reference"] + args, stdin: input).status == 0)
+        let whole = Date().timeIntervalSince(started)
         let expected = try exportSorted(dir + "/reference")
         #expect(expected.count > 3000)
 
-        let kills = try killRepeatedly(["-workspace", dir + "/ws"] + args, stdin: input)
+        let kills = try killRepeatedly(["-workspace", dir + "/ws"] + args, stdin: input, within: whole)
         // A last run reads everything again and must skip what is stored.
         #expect(try CLI.run(["-workspace", dir + "/ws"] + args, stdin: input).status == 0)
         #expect(kills > 0)
@@ -163,10 +168,12 @@ struct ImportCLITests {
             }
         }
         let args = ["-watch_dir", logs, "-importonly"]
+        let started = Date()
         #expect(try CLI.run(["-workspace", dir + "/reference"] + args).status == 0)
+        let whole = Date().timeIntervalSince(started)
         let expected = try exportSorted(dir + "/reference")
         #expect(expected.count > 3000)
-        let kills = try killRepeatedly(["-workspace", dir + "/ws"] + args, stdin: nil)
+        let kills = try killRepeatedly(["-workspace", dir + "/ws"] + args, stdin: nil, within: whole)
         #expect(try CLI.run(["-workspace", dir + "/ws"] + args).status == 0)
         #expect(kills > 0)
         #expect(try exportSorted(dir + "/ws") == expected)
