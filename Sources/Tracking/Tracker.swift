@@ -318,8 +318,8 @@ public struct Tracker: Sendable {
                 }
             }
             let id = startMessage(key, qid, header, time)
-            // The session's lines so far are the message's first; changed in place (the dictionary's
-            // subscript allocated twice for each change through it).
+            // The session's lines so far are the message's first; changed in place (a session taken out
+            // of the table and set back would copy its buffer of lines).
             if let i = sessions.index(forKey: skey) {
                 var sessionLines: [UInt8] = []
                 sessions.withValue(at: i) { s in
@@ -573,7 +573,7 @@ public struct Tracker: Sendable {
         if first { dirty.append(id) }
     }
 
-    /// Whether a message is held (without copying it out of the dictionary, as `live[id] != nil` does).
+    /// Whether a message is held (without copying it out of the table, as `live[id] != nil` does).
     @inline(__always)
     func isLive(_ id: Int64) -> Bool { live.index(forKey: id) != nil }
 
@@ -625,8 +625,8 @@ public struct Tracker: Sendable {
         }
     }
 
-    /// Joins each message's lines, in the order of the messages (a dictionary's order changes from one
-    /// run to the next: the lines of two messages merged later read back in the same order every time).
+    /// Joins each message's lines, in the order of the messages (a table's order depends on what came
+    /// and went before: the lines of two messages merged later read back in the same order every time).
     mutating func drainRaw() {
         var out = RawLines()
         let ids = rawChains.allKeys.sorted()
