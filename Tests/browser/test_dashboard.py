@@ -4,11 +4,12 @@ import pathlib
 import time
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, replaced
 from lightmeter_server import ROOT, Lightmeter
 
 REAL_LOG = ROOT.parent / "shared" / "real-logs" / "fonylew_config-mailgateway_maillog"
@@ -42,9 +43,13 @@ def test_dashboard_over_a_real_log(browser, lightmeter):
         browser.find_element(By.ID, "from").send_keys("")
         browser.execute_script("document.getElementById('from').value = '2021-05-27';"
                                "document.getElementById('to').value = '2021-06-12';")
+        before = browser.find_element(By.ID, "dashboard")
         browser.find_element(By.CSS_SELECTOR, "form.period button").click()
-        WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.ID, "dashboard")))
-        if browser.find_element(By.CSS_SELECTOR, "#card-sent .value").text not in ("0", ""):
+        # The click does not wait for the next page: read the cards of the new one, not of a half-parsed one.
+        replaced(browser, before)
+        card = WebDriverWait(browser, 20).until(
+            EC.presence_of_element_located((By.CSS_SELECTOR, "#card-sent .value")))
+        if card.text not in ("0", ""):
             break
         time.sleep(0.5)
     assert "from=2021-05-27" in browser.current_url and "to=2021-06-12" in browser.current_url
@@ -60,10 +65,19 @@ def test_dashboard_over_a_real_log(browser, lightmeter):
     browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))
     # A phone's width: no horizontal scrolling of the page.
     browser.set_window_size(390, 844)
-    width = browser.execute_script("return document.documentElement.scrollWidth")
+    # Chart.js resizes its canvas on the next animation frames: give the page a moment to settle.
+    scroll_width = "return document.documentElement.scrollWidth"
+    try:
+        WebDriverWait(browser, 5).until(lambda b: b.execute_script(scroll_width) <= 400)
+    except TimeoutException:
+        pass
+    width = browser.execute_script(scroll_width)
     assert width <= 400
     browser.save_screenshot(str(ARTIFACTS / "dashboard-phone.png"))
     # The API reference is one click away.
     browser.set_window_size(1280, 900)
+    before = browser.find_element(By.ID, "dashboard")
     browser.find_element(By.LINK_TEXT, "API reference").click()
-    assert "GET /api/v0/countByStatus" in browser.find_element(By.TAG_NAME, "body").text
+    replaced(browser, before)
+    assert WebDriverWait(browser, 20).until(
+        EC.text_to_be_present_in_element((By.TAG_NAME, "body"), "GET /api/v0/countByStatus"))
