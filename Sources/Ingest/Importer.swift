@@ -167,6 +167,24 @@ public final class Importer: @unchecked Sendable {
             }
             if self.shouldStop() { throw ImportInterrupted() }
         }
+        // One line: parsed, placed in time and tracked; false when it was imported before (read again
+        // after a restart). A function of the import, not a closure made anew for each line: that
+        // retained and released what it captured every time.
+        func handle(_ l: UnsafeBufferPointer<UInt8>) -> Bool {
+            let record = parser.parse(l)
+            var time = record.header.time.isKnown ? years.unixSeconds(for: record.header.time) : lastTime
+            if time == 0 { time = lastTime }
+            lastTime = time
+            guard gate.admit(time: time) else {
+                summary.skipped += 1
+                return false
+            }
+            summary.count(record)
+            tracker.process(record, line: l, time: time)
+            if time == checkpoint.lastTime { checkpoint.sameTimeLines += 1 } else { checkpoint.sameTimeLines = 1 }
+            checkpoint.lastTime = time
+            return true
+        }
         do {
             read = try reader.forEachLine(idle: idle) { line, truncated in
             summary.lines += 1
@@ -175,25 +193,12 @@ public final class Importer: @unchecked Sendable {
                 lastLine.append(contentsOf: line)
             }
             if truncated { summary.truncatedLines += 1 }
-            var decoded: [UInt8]? = nil
-            if format == .logstash { decoded = Logstash.line(from: line) }
-            var admitted = true
-            let process: (UnsafeBufferPointer<UInt8>) -> Void = { l in
-                let record = parser.parse(l)
-                var time = record.header.time.isKnown ? years.unixSeconds(for: record.header.time) : lastTime
-                if time == 0 { time = lastTime }
-                lastTime = time
-                guard gate.admit(time: time) else {
-                    summary.skipped += 1
-                    admitted = false
-                    return
-                }
-                summary.count(record)
-                tracker.process(record, line: l, time: time)
-                if time == checkpoint.lastTime { checkpoint.sameTimeLines += 1 } else { checkpoint.sameTimeLines = 1 }
-                checkpoint.lastTime = time
+            let admitted: Bool
+            if format == .logstash, let decoded = Logstash.line(from: line) {
+                admitted = decoded.withUnsafeBufferPointer(handle)
+            } else {
+                admitted = handle(line)
             }
-            if let d = decoded { d.withUnsafeBufferPointer(process) } else { process(line) }
             // A line skipped (read again after a restart) is counted in the checkpoint already.
             if admitted {
                 checkpoint.lines += 1
