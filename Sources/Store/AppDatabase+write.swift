@@ -196,13 +196,15 @@ extension AppDatabase {
                     messages.add(m.pointee.firstQueueID)
                     messages.add(m.pointee.queueIDs.joined(separator: ";"))
                 }
-                messages.add(inPlace: &m.pointee.messageID)
-                messages.add(inPlace: &m.pointee.sender)
-                messages.add(m.pointee.size)
-                messages.add(m.pointee.nrcpt)
-                messages.add(inPlace: &m.pointee.clientHost)
-                messages.add(inPlace: &m.pointee.clientIP)
-                messages.add(inPlace: &m.pointee.saslUsername)
+                m.pointee.withText { t in
+                    messages.add(t, m.pointee.messageIDRef)
+                    messages.add(t, m.pointee.senderRef)
+                    messages.add(m.pointee.size)
+                    messages.add(m.pointee.nrcpt)
+                    messages.add(t, m.pointee.clientHostRef)
+                    messages.add(t, m.pointee.clientIPRef)
+                    messages.add(t, m.pointee.saslUsernameRef)
+                }
                 messages.add(m.pointee.origin.rawValue)
                 messages.add(m.pointee.parentID)
                 messages.add(m.pointee.firstSeen)
@@ -217,29 +219,29 @@ extension AppDatabase {
                 m.pointee.recipients.withUnsafeBufferPointer { rs in
                     for i in rs.indices {
                         let r = UnsafeMutablePointer(mutating: rs.baseAddress! + i)
-                        let direction = MessageState.direction(agent: r.pointee.agent, receivedFromOutside: fromOutside).rawValue
-                        let domain = domains.domain(of: r.pointee.recipient)
+                        let direction = r.pointee.withText { t in t.pointee.withBytes(r.pointee.agentRef) { MessageState.direction(agent: $0, receivedFromOutside: fromOutside) } }.rawValue
+                        let domain = r.pointee.withText { t in t.pointee.withBytes(r.pointee.recipientRef) { domains.domain(of: $0) } }
                         rollup.count(firstSeen: firstSeen, origin: origin, status: r.pointee.outcome.rawValue, direction: direction,
                                      domain: domain, returned: r.pointee.returned, 1)
-                        deliveries.add(id)
-                        deliveries.add(i)
-                        deliveries.add(inPlace: &r.pointee.recipient)
-                        deliveries.add(inPlace: &r.pointee.origRecipient)
-                        deliveries.add(r.pointee.outcome.rawValue)
-                        deliveries.add(r.pointee.returned)
-                        deliveries.add(r.pointee.attempts)
-                        deliveries.add(r.pointee.firstAttempt)
-                        deliveries.add(r.pointee.lastAttempt)
-                        deliveries.add(inPlace: &r.pointee.dsn)
-                        deliveries.add(inPlace: &r.pointee.relay)
-                        deliveries.add(inPlace: &r.pointee.reason)
-                        deliveries.add(inPlace: &r.pointee.agent)
-                        deliveries.add(direction)
-                        deliveries.add(domain)
-                        let delay = r.pointee.log.withUnsafeBufferPointer { log in
-                            log.indices.reversed().first { !log[$0].hop }.flatMap { log[$0].delay }
+                        let delay = r.pointee.lastDelay
+                        r.pointee.withText { t in
+                            deliveries.add(id)
+                            deliveries.add(i)
+                            deliveries.add(t, r.pointee.recipientRef)
+                            deliveries.add(t, r.pointee.origRecipientRef)
+                            deliveries.add(r.pointee.outcome.rawValue)
+                            deliveries.add(r.pointee.returned)
+                            deliveries.add(r.pointee.attempts)
+                            deliveries.add(r.pointee.firstAttempt)
+                            deliveries.add(r.pointee.lastAttempt)
+                            deliveries.add(t, r.pointee.dsnRef)
+                            deliveries.add(t, r.pointee.relayRef)
+                            deliveries.add(t, r.pointee.reasonRef)
+                            deliveries.add(t, r.pointee.agentRef)
+                            deliveries.add(direction)
+                            deliveries.add(domain)
+                            deliveries.add(delay)
                         }
-                        deliveries.add(delay)
                         deliveries.add(text: AttemptLog.stored(r, delay: delay))
                     }
                 }
@@ -440,27 +442,28 @@ public enum AttemptLog {
     }
 
     /// Whether `described` of a recipient's columns gives its attempts back: one, equal to it. Read in
-    /// place (`RowBatch.add(inPlace:)`).
+    /// place, from the recipient's buffer.
     static func describedByColumns(_ r: UnsafeMutablePointer<RecipientState>, delay: Double?) -> Bool {
-        guard r.pointee.log.count == 1, r.pointee.firstAttempt == r.pointee.lastAttempt, let time = r.pointee.firstAttempt,
-              r.pointee.relay != nil, r.pointee.reason != nil, r.pointee.agent != nil else { return false }
-        return r.pointee.log.withUnsafeBufferPointer { log in
-            let a = UnsafeMutablePointer(mutating: log.baseAddress!)
-            return a.pointee.time == time && a.pointee.hop == false && a.pointee.delay == delay
-                && r.pointee.outcome.rawValue == a.pointee.status
-                && same(&a.pointee.dsn, &r.pointee.dsn) && same(&a.pointee.relay, &r.pointee.relay!)
-                && same(&a.pointee.reply, &r.pointee.reason!) && same(&a.pointee.agent, &r.pointee.agent!)
-        }
+        guard r.pointee.entries.count == 1, r.pointee.firstAttempt == r.pointee.lastAttempt, let time = r.pointee.firstAttempt,
+              !r.pointee.relayRef.isNone, !r.pointee.reasonRef.isNone, !r.pointee.agentRef.isNone else { return false }
+        let e = r.pointee.entries[0]
+        return r.pointee.withText { t in sameAttempt(e, r, t.pointee, time: time, delay: delay) }
     }
 
-    /// Two strings compared by their bytes, in place.
-    static func same(_ a: inout String, _ b: inout String) -> Bool {
-        a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
+    static func sameAttempt(_ e: AttemptEntry, _ r: UnsafeMutablePointer<RecipientState>, _ t: TextBuffer, time: Int64, delay: Double?) -> Bool {
+        e.time == time && !e.hop && (e.hasDelay ? e.delay : nil) == delay
+            && t.withBytes(e.status) { s in var status = r.pointee.outcome.rawValue; return status.withUTF8 { same(s, $0) } }
+            && same(t, e.dsn, r.pointee.dsnRef) && same(t, e.relay, r.pointee.relayRef)
+            && same(t, e.reply, r.pointee.reasonRef) && same(t, e.agent, r.pointee.agentRef)
     }
 
-    static func same(_ a: inout String?, _ b: inout String?) -> Bool {
-        if a == nil || b == nil { return a == nil && b == nil }
-        return same(&a!, &b!)
+    /// Two strings of one buffer: the same place, or the same bytes.
+    static func same(_ t: TextBuffer, _ a: TextRef, _ b: TextRef) -> Bool {
+        a == b || t.equals(a, t, b)
+    }
+
+    static func same(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        x.count == y.count && (x.isEmpty || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
     }
 
     /// The attempts of a `deliveries` row.

@@ -1,6 +1,7 @@
 import CSQLiteConfig
 import GRDB
 import GRDBSQLite
+import Tracking
 
 /// Rows for one `INSERT ... SELECT c0, c1, ... FROM lm_rows(?)`: a batch's messages, deliveries or
 /// raw-line references written by one statement run, not one per row. Run once per row, an insert
@@ -79,6 +80,14 @@ struct RowBatch {
         let start = text.count
         text.append(contentsOf: bytes)
         values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(bytes.count)))
+    }
+
+    /// A string of a message's or a recipient's buffer (`TextBuffer`), copied from where it is.
+    mutating func add(_ buffer: UnsafePointer<TextBuffer>, _ ref: TextRef) {
+        if ref.isNone { return addNull() }
+        let start = text.count
+        buffer.pointee.withBytes(ref) { text.append(contentsOf: $0) }
+        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
     }
 
     mutating func addNull() {

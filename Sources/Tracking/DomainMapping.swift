@@ -52,6 +52,15 @@ public struct DomainMapping: Sendable {
         return aliases[d] ?? d
     }
 
+    /// The same, of an address's bytes (a recipient's buffer).
+    public func domain(of address: UnsafeBufferPointer<UInt8>) -> String {
+        guard let at = address.lastIndex(of: UInt8(ascii: "@")) else { return "" }
+        let bytes = UnsafeBufferPointer(rebasing: address[(at + 1)...])
+        let plain = bytes.allSatisfy { $0 < 0x80 && !(0x41...0x5A).contains($0) }
+        let d = plain ? String(decoding: bytes, as: UTF8.self) : String(decoding: bytes, as: UTF8.self).lowercased()
+        return aliases[d] ?? d
+    }
+
     public func map(domain: String) -> String {
         let d = domain.lowercased()
         return aliases[d] ?? d

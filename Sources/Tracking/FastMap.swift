@@ -162,3 +162,177 @@ struct FastMap<Key: FastHashable, Value> {
 }
 
 extension FastMap: Sendable where Key: Sendable, Value: Sendable {}
+
+/// A `FastMap` for large values (the tracker's messages, a few hundred bytes each): the entries are kept
+/// one after the other in insertion order, and the table holds only where each is, with bits of its
+/// hash. A new entry is written at the end of the entries, where the last one was, instead of into a
+/// slot anywhere in a table several times its size (each one a miss of the processor's caches); a
+/// lookup probes eight-byte slots, and reaches an entry's key only when those bits match.
+///
+/// An index is an entry's place among the entries: valid until the next insertion or removal (a
+/// removal moves the last entry into the place it frees).
+struct DenseMap<Key: FastHashable, Value> {
+    /// 0 for an empty slot, else the top 32 bits of the entry's hash, then its index + 1.
+    private var slots: [UInt64] = []
+    private var keys: [Key] = []
+    private var values: [Value] = []
+    /// 64 minus the bits of the table's size: the hash's top bits are the slot.
+    private var shift: UInt64 = 64
+
+    init() {}
+
+    var count: Int { keys.count }
+    var isEmpty: Bool { keys.isEmpty }
+
+    @inline(__always)
+    private func tag(_ key: Key) -> UInt64 { (key.fastHash &* 0x9E37_79B9_7F4A_7C15) >> 32 }
+
+    /// The slot a tag wants (the table has at most 2^32 slots, so the top bits are all in the tag).
+    @inline(__always)
+    private func home(_ tag: UInt64) -> Int { Int(truncatingIfNeeded: tag >> (shift - 32)) }
+
+    /// The index of `key`'s entry, if it is in the table.
+    @inline(__always)
+    func index(forKey key: Key) -> Int? {
+        guard !keys.isEmpty else { return nil }
+        let t = tag(key)
+        let mask = slots.count - 1
+        var i = home(t)
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            if s >> 32 == t {
+                let e = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
+                if keys[e] == key { return e }
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    subscript(key: Key) -> Value? {
+        get { index(forKey: key).map { values[$0] } }
+        set {
+            if let v = newValue {
+                insert(key, v)
+            } else {
+                removeValue(forKey: key)
+            }
+        }
+    }
+
+    /// The value at an index found by `index(forKey:)`, read where it is.
+    subscript(at i: Int) -> Value {
+        _read { yield values[i] }
+    }
+
+    func key(at i: Int) -> Key { keys[i] }
+
+    /// Changes the value at an index in place.
+    @inline(__always)
+    mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R {
+        body(&values[i])
+    }
+
+    mutating func insert(_ key: Key, _ value: Value) {
+        if let i = index(forKey: key) {
+            values[i] = value
+            return
+        }
+        if (keys.count + 1) * 2 > slots.count { grow() }
+        let t = tag(key)
+        let mask = slots.count - 1
+        var i = home(t)
+        while slots[i] != 0 { i = (i + 1) & mask }
+        keys.append(key)
+        values.append(value)
+        slots[i] = t << 32 | UInt64(keys.count)
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey key: Key) -> Value? {
+        guard let i = index(forKey: key) else { return nil }
+        return remove(at: i)
+    }
+
+    /// The slot that holds entry `e`.
+    private func slot(of e: Int) -> Int {
+        let mask = slots.count - 1
+        var i = home(tag(keys[e]))
+        while Int(truncatingIfNeeded: slots[i] & 0xFFFF_FFFF) != e + 1 { i = (i + 1) & mask }
+        return i
+    }
+
+    /// Removes entry `e`: its slot is emptied (the slots after it that would not be found any more move
+    /// back), and the last entry moves into its place.
+    @discardableResult
+    mutating func remove(at e: Int) -> Value {
+        let mask = slots.count - 1
+        var hole = slot(of: e)
+        slots[hole] = 0
+        var j = (hole + 1) & mask
+        while slots[j] != 0 {
+            let h = home(slots[j] >> 32)
+            // The slot at j stays if its home lies cyclically in (hole, j].
+            let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !stays {
+                slots[hole] = slots[j]
+                slots[j] = 0
+                hole = j
+            }
+            j = (j + 1) & mask
+        }
+        let last = keys.count - 1
+        if e != last {
+            let s = slot(of: last)
+            slots[s] = slots[s] & ~0xFFFF_FFFF | UInt64(e + 1)
+            keys.swapAt(e, last)
+            values.swapAt(e, last)
+        }
+        keys.removeLast()
+        return values.removeLast()
+    }
+
+    mutating func removeAll(keepingCapacity: Bool = false) {
+        guard keepingCapacity else {
+            self = DenseMap()
+            return
+        }
+        guard !keys.isEmpty else { return }
+        for i in slots.indices { slots[i] = 0 }
+        keys.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+
+    /// Removes the entries whose value `shouldRemove` says.
+    mutating func removeAll(where shouldRemove: (Value) -> Bool) {
+        var doomed: [Key] = []
+        for i in values.indices where shouldRemove(values[i]) { doomed.append(keys[i]) }
+        for k in doomed { removeValue(forKey: k) }
+    }
+
+    /// The indices of the entries.
+    var indices: Range<Int> { keys.indices }
+
+    var allKeys: [Key] { keys }
+
+    func map<T>(_ transform: (Key, Value) -> T) -> [T] {
+        keys.indices.map { transform(keys[$0], values[$0]) }
+    }
+
+    private mutating func grow() {
+        let newCapacity = max(16, slots.count * 2)
+        slots = Array(repeating: 0, count: newCapacity)
+        shift = UInt64(64 - newCapacity.trailingZeroBitCount)
+        let mask = newCapacity - 1
+        keys.reserveCapacity(newCapacity / 2)
+        values.reserveCapacity(newCapacity / 2)
+        for e in keys.indices {
+            let t = tag(keys[e])
+            var i = home(t)
+            while slots[i] != 0 { i = (i + 1) & mask }
+            slots[i] = t << 32 | UInt64(e + 1)
+        }
+    }
+}
+
+extension DenseMap: Sendable where Key: Sendable, Value: Sendable {}

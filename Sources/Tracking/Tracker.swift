@@ -95,7 +95,7 @@ public struct Tracker: Sendable {
     var removedBefore = FastMap<QueueKey, Int64>()
     /// Messages written complete at the last drain, let go at the next one.
     var retiring: [Int64] = []
-    var live = FastMap<Int64, MessageState>()
+    var live = DenseMap<Int64, MessageState>()
     /// The raw lines since the last drain, each line once in `rawArena`, chained per message.
     var rawArena: [UInt8] = []
     var rawEntries: [RawEntry] = []
@@ -106,7 +106,7 @@ public struct Tracker: Sendable {
     /// flag cost less than a set's hashing on every line.
     var dirty: [Int64] = []
     var completed: [Int64] = []
-    var sessions = FastMap<SessionKey, Session>()
+    var sessions = DenseMap<SessionKey, Session>()
     var output = TrackerOutput()
     var now: Int64 = 0
     var linesSinceSweep = 0
@@ -192,14 +192,14 @@ public struct Tracker: Sendable {
         case .queueActive(let q):
             let id = message(for: q.queueID, header, line, time, create: true)!
             update(id, time, line) { m in
-                if m.sender == nil { m.sender = line.string(q.from) }
+                if m.senderRef.isNone { m.senderRef = m.text.store(line, q.from) }
                 if m.size == nil { m.size = q.size }
                 if m.nrcpt == nil { m.nrcpt = Int(q.nrcpt) }
             }
         case .messageID(let qid, let mid, _):
             let id = message(for: qid, header, line, time, create: true)!
             update(id, time, line) { m in
-                if m.messageID == nil { m.messageID = line.string(mid) }
+                if m.messageIDRef.isNone { m.messageIDRef = m.text.store(line, mid) }
             }
         case .pickup(let qid, _, _):
             let key = queueKey(header, line, qid)
@@ -236,7 +236,7 @@ public struct Tracker: Sendable {
             update(id, time, line) { m in
                 guard kind == .nonDelivery else { return }
                 m.notified = true
-                let hasSender = !(m.sender ?? "").isEmpty
+                let hasSender = m.senderRef.length > 0
                 for i in m.recipients.indices where m.recipients[i].outcome == .bounced || m.recipients[i].outcome == .expired {
                     if hasSender { m.recipients[i].returned = true }
                 }
@@ -333,9 +333,9 @@ public struct Tracker: Sendable {
             }
             update(id, time, line) { m in
                 m.origin = .smtp
-                m.clientHost = line.string(c.client.host)
-                m.clientIP = line.string(c.client.ip)
-                m.saslUsername = line.string(c.saslUsername)
+                m.clientHostRef = m.text.store(line, c.client.host)
+                m.clientIPRef = m.text.store(line, c.client.ip)
+                m.saslUsernameRef = m.text.store(line, c.saslUsername)
             }
         case .saslFailed(let f):
             let ip = line.string(f.client.ip)
@@ -360,12 +360,10 @@ public struct Tracker: Sendable {
 
     mutating func delivery(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64, agent: Daemon) {
         let id = message(for: d.queueID, header, line, time, create: true)!
-        let attempt = Attempt(time: time, status: d.status.rawValue, dsn: d.dsn?.description,
-                              relay: line.string(d.relay.text), reply: line.string(d.reply), delay: d.delay,
-                              agent: agent.rawValue, hop: false)
         if d.status == .sent, let next = d.queuedAs, isHop(d, header, line) {
-            var hop = attempt
-            hop.hop = true
+            let hop = Attempt(time: time, status: d.status.rawValue, dsn: d.dsn?.description,
+                              relay: line.string(d.relay.text), reply: line.string(d.reply), delay: d.delay,
+                              agent: agent.rawValue, hop: true)
             let childKey = queueKey(header, line, next)
             let childQID = line.string(next)
             update(id, time, line) { m in m.hops.append(hop) }
@@ -379,17 +377,15 @@ public struct Tracker: Sendable {
             }
             return
         }
-        // A hop's recipient is its child's: made into strings only here.
-        let to = line.string(d.to)
-        let origTo = d.origTo.map { line.string($0) }
+        // The recipient's strings go from the line to its buffer, without strings made in between.
         update(id, time, line) { m in
-            var i = m.recipients.firstIndex { $0.recipient == to && $0.origRecipient == origTo }
+            var i = m.recipients.firstIndex { $0.text.equals($0.recipientRef, line, d.to) && $0.text.equals($0.origRecipientRef, line, d.origTo) }
             if i == nil {
-                m.recipients.append(RecipientState(recipient: to, origRecipient: origTo))
+                m.recipients.append(RecipientState(line, to: d.to, origTo: d.origTo))
                 i = m.recipients.count - 1
             }
-            // In place: a copy of the recipient would copy its attempts' array on the append.
-            m.recipients[i!].record(attempt, status: d.status, agent: agent)
+            // In place: a copy of the recipient would copy its buffers on the append.
+            m.recipients[i!].record(line, d, time: time, agent: agent)
         }
     }
 
@@ -725,17 +721,20 @@ extension Array where Element == UInt8 {
 
 extension RecipientState {
     /// One delivery attempt of this recipient.
-    fileprivate mutating func record(_ attempt: Attempt, status: DeliveryStatus, agent: Daemon) {
-        switch status {
+    fileprivate mutating func record(_ line: UnsafeBufferPointer<UInt8>, _ d: Delivery, time: Int64, agent: Daemon) {
+        let e = AttemptEntry(time: time, delay: d.delay ?? 0, hasDelay: d.delay != nil, hop: false, status: text.store(d.status.rawValue),
+                             dsn: text.store(d.dsn?.description), relay: text.store(line, d.relay.text), reply: text.store(line, d.reply),
+                             agent: text.store(agent.rawValue))
+        switch d.status {
         case .sent, .bounced, .deferred, .expired, .softBounce:
             attempts += 1
-            if firstAttempt == nil { firstAttempt = attempt.time }
-            lastAttempt = attempt.time
-            dsn = attempt.dsn
-            relay = attempt.relay
-            reason = attempt.reply
-            if agent != .error && agent != .retry || self.agent == nil { self.agent = agent.rawValue }
-            switch status {
+            if firstAttempt == nil { firstAttempt = time }
+            lastAttempt = time
+            dsnRef = e.dsn
+            relayRef = e.relay
+            reasonRef = e.reply
+            if agent != .error && agent != .retry || agentRef.isNone { agentRef = e.agent }
+            switch d.status {
             case .sent: outcome = .sent
             case .bounced: outcome = .bounced
             case .expired: outcome = .expired
@@ -744,6 +743,6 @@ extension RecipientState {
         default:
             break
         }
-        log.append(attempt)
+        entries.append(e)
     }
 }

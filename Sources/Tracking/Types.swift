@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PostfixLog
 
 /// A queue id packed into a value (up to 24 characters), so that lookups allocate nothing.
@@ -81,32 +86,224 @@ public struct Attempt: Sendable, Codable, Equatable {
     }
 }
 
-/// The state of one recipient of a message.
-public struct RecipientState: Sendable, Codable, Equatable {
-    public var recipient: String
-    public var origRecipient: String?
+/// Where one string is in a `TextBuffer`; absent (nil) when its length is negative.
+public struct TextRef: Sendable, Equatable {
+    public internal(set) var offset: Int32
+    public internal(set) var length: Int32
+
+    public static let none = TextRef(offset: 0, length: -1)
+    public var isNone: Bool { length < 0 }
+}
+
+/// The strings of a message or of a recipient, their bytes one after the other in one buffer: one
+/// allocation for all of them instead of one per string (and one retain and release per copy of the
+/// value, one free when it goes). Every line of a log makes or changes some; there are a million lines
+/// a second to follow. A string set again is appended (the old bytes stay until the value goes: a
+/// message's strings are set once or twice).
+public struct TextBuffer: Sendable {
+    public internal(set) var bytes: [UInt8] = []
+
+    init() {}
+
+    public func string(_ r: TextRef) -> String? {
+        guard !r.isNone else { return nil }
+        return bytes.withUnsafeBufferPointer { b in
+            String(decoding: UnsafeBufferPointer(rebasing: b[Int(r.offset)..<Int(r.offset + r.length)]), as: UTF8.self)
+        }
+    }
+
+    /// The bytes of a string, valid while `bytes` does not change.
+    @inline(__always)
+    public func withBytes<R>(_ r: TextRef, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        bytes.withUnsafeBufferPointer { b in
+            r.isNone ? body(UnsafeBufferPointer(start: nil, count: 0)) : body(UnsafeBufferPointer(rebasing: b[Int(r.offset)..<Int(r.offset + r.length)]))
+        }
+    }
+
+    mutating func store(_ s: String?) -> TextRef {
+        guard var s else { return .none }
+        return s.withUTF8 { append(valid: $0) }
+    }
+
+    /// A span of a line: its bytes as they are when they are valid UTF-8 (almost always ASCII), else
+    /// repaired as `String(decoding:)` repairs them.
+    mutating func store(_ line: UnsafeBufferPointer<UInt8>, _ span: Span) -> TextRef {
+        let r = span.range.clamped(to: 0..<line.count)
+        let b = UnsafeBufferPointer(rebasing: line[r])
+        if isASCII(b) { return append(valid: b) }
+        return store(String(decoding: b, as: UTF8.self))
+    }
+
+    mutating func store(_ line: UnsafeBufferPointer<UInt8>, _ span: Span?) -> TextRef {
+        guard let span else { return .none }
+        return store(line, span)
+    }
+
+    /// A string of another buffer.
+    mutating func store(_ r: TextRef, of other: TextBuffer) -> TextRef {
+        guard !r.isNone else { return .none }
+        return other.withBytes(r) { append(valid: $0) }
+    }
+
+    @inline(__always)
+    private mutating func append(valid b: UnsafeBufferPointer<UInt8>) -> TextRef {
+        let offset = bytes.count
+        bytes.append(contentsOf: b)
+        return TextRef(offset: Int32(offset), length: Int32(b.count))
+    }
+
+    /// Whether a string equals the bytes of a span of a line (nil equals no span).
+    func equals(_ r: TextRef, _ line: UnsafeBufferPointer<UInt8>, _ span: Span?) -> Bool {
+        guard let span else { return r.isNone }
+        guard !r.isNone else { return false }
+        let range = span.range.clamped(to: 0..<line.count)
+        let b = UnsafeBufferPointer(rebasing: line[range])
+        if range.count == Int(r.length),
+           range.isEmpty || bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress! + Int(r.offset), b.baseAddress!, range.count) == 0 }) {
+            return true
+        }
+        // Stored repaired (invalid UTF-8): compared as the strings they make.
+        return !isASCII(b) && String(decoding: b, as: UTF8.self) == string(r)
+    }
+
+    func equals(_ r: TextRef, _ s: String?) -> Bool {
+        guard var s else { return r.isNone }
+        guard !r.isNone else { return false }
+        return s.withUTF8 { u in withBytes(r) { b in b.count == u.count && (b.isEmpty || memcmp(b.baseAddress!, u.baseAddress!, b.count) == 0) } }
+    }
+
+    public func equals(_ r: TextRef, _ other: TextBuffer, _ o: TextRef) -> Bool {
+        if r.isNone || o.isNone { return r.isNone && o.isNone }
+        return withBytes(r) { a in other.withBytes(o) { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
+    }
+}
+
+@inline(__always)
+func isASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    let n = b.count
+    guard let p = b.baseAddress else { return true }
+    while i + 8 <= n {
+        if UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+        i += 8
+    }
+    while i < n {
+        if p[i] & 0x80 != 0 { return false }
+        i += 1
+    }
+    return true
+}
+
+/// One delivery attempt as a recipient keeps it: its strings in the recipient's `text`.
+public struct AttemptEntry: Sendable {
+    public var time: Int64
+    public var delay: Double
+    public var hasDelay: Bool
+    public var hop: Bool
+    public var status: TextRef
+    public var dsn: TextRef
+    public var relay: TextRef
+    public var reply: TextRef
+    public var agent: TextRef
+}
+
+/// The state of one recipient of a message. Its strings are kept in one buffer (`TextBuffer`); the
+/// properties below read and set them.
+public struct RecipientState: Sendable, Equatable {
+    public internal(set) var text = TextBuffer()
+    public internal(set) var recipientRef = TextRef.none
+    public internal(set) var origRecipientRef = TextRef.none
+    public internal(set) var dsnRef = TextRef.none
+    public internal(set) var relayRef = TextRef.none
+    public internal(set) var reasonRef = TextRef.none
+    public internal(set) var agentRef = TextRef.none
+    /// Its attempts, oldest first.
+    public internal(set) var entries: [AttemptEntry] = []
     public var outcome: Outcome
     public var returned: Bool
     /// Delivery lines on the final leg (hops are not counted).
     public var attempts: Int
     public var firstAttempt: Int64?
     public var lastAttempt: Int64?
-    public var dsn: String?
-    public var relay: String?
-    public var reason: String?
-    public var agent: String?
-    public var log: [Attempt]
 
     public init(recipient: String, origRecipient: String?) {
-        self.recipient = recipient
-        self.origRecipient = origRecipient
+        recipientRef = text.store(recipient)
+        origRecipientRef = text.store(origRecipient)
         outcome = .pending
         returned = false
         attempts = 0
-        log = []
+    }
+
+    /// A recipient named by spans of a line.
+    init(_ line: UnsafeBufferPointer<UInt8>, to: Span, origTo: Span?) {
+        text.bytes.reserveCapacity(192)
+        recipientRef = text.store(line, to)
+        origRecipientRef = text.store(line, origTo)
+        outcome = .pending
+        returned = false
+        attempts = 0
+    }
+
+    public var recipient: String {
+        get { text.string(recipientRef) ?? "" }
+        set { recipientRef = text.store(newValue) }
+    }
+    public var origRecipient: String? {
+        get { text.string(origRecipientRef) }
+        set { origRecipientRef = text.store(newValue) }
+    }
+    public var dsn: String? {
+        get { text.string(dsnRef) }
+        set { dsnRef = text.store(newValue) }
+    }
+    public var relay: String? {
+        get { text.string(relayRef) }
+        set { relayRef = text.store(newValue) }
+    }
+    public var reason: String? {
+        get { text.string(reasonRef) }
+        set { reasonRef = text.store(newValue) }
+    }
+    public var agent: String? {
+        get { text.string(agentRef) }
+        set { agentRef = text.store(newValue) }
+    }
+
+    /// Its buffer, read where it is (a copy of the value would retain and release it).
+    @inline(__always)
+    public mutating func withText<R>(_ body: (UnsafePointer<TextBuffer>) -> R) -> R {
+        withUnsafePointer(to: &text, body)
+    }
+
+    /// Every attempt, oldest first.
+    public var log: [Attempt] {
+        get {
+            entries.map { e in
+                Attempt(time: e.time, status: text.string(e.status) ?? "", dsn: text.string(e.dsn), relay: text.string(e.relay) ?? "",
+                        reply: text.string(e.reply) ?? "", delay: e.hasDelay ? e.delay : nil, agent: text.string(e.agent) ?? "", hop: e.hop)
+            }
+        }
+        set {
+            entries = newValue.map { a in
+                AttemptEntry(time: a.time, delay: a.delay ?? 0, hasDelay: a.delay != nil, hop: a.hop, status: text.store(a.status),
+                             dsn: text.store(a.dsn), relay: text.store(a.relay), reply: text.store(a.reply), agent: text.store(a.agent))
+            }
+        }
+    }
+
+    /// The delay of the last attempt that was not a hop.
+    public var lastDelay: Double? {
+        guard let e = entries.last(where: { !$0.hop }), e.hasDelay else { return nil }
+        return e.delay
     }
 
     public var isFinal: Bool { outcome == .sent || outcome == .bounced || outcome == .expired }
+
+    public static func == (a: RecipientState, b: RecipientState) -> Bool {
+        a.recipient == b.recipient && a.origRecipient == b.origRecipient && a.outcome == b.outcome && a.returned == b.returned
+            && a.attempts == b.attempts && a.firstAttempt == b.firstAttempt && a.lastAttempt == b.lastAttempt && a.dsn == b.dsn
+            && a.relay == b.relay && a.reason == b.reason && a.agent == b.agent && a.log == b.log
+    }
 }
 
 /// How a message entered the queue.
@@ -115,17 +312,19 @@ public enum Origin: String, Sendable, Codable {
 }
 
 /// Everything known about one message. Its `id` is also its database key.
-public struct MessageState: Sendable, Codable {
+public struct MessageState: Sendable {
     public var id: Int64
     public var host: String
     public var queueIDs: [String]
-    public var messageID: String?
-    public var sender: String?
+    /// The message's strings (`TextBuffer`): message-id, sender, client.
+    public internal(set) var text = TextBuffer()
+    public internal(set) var messageIDRef = TextRef.none
+    public internal(set) var senderRef = TextRef.none
+    public internal(set) var clientHostRef = TextRef.none
+    public internal(set) var clientIPRef = TextRef.none
+    public internal(set) var saslUsernameRef = TextRef.none
     public var size: Int64?
     public var nrcpt: Int?
-    public var clientHost: String?
-    public var clientIP: String?
-    public var saslUsername: String?
     public var origin: Origin
     /// The original message of a non-delivery (or delay) notification.
     public var parentID: Int64?
@@ -163,6 +362,35 @@ public struct MessageState: Sendable, Codable {
         complete = false
         expired = false
         notified = false
+        // Message-id, sender, client name and address: most fit.
+        text.bytes.reserveCapacity(128)
+    }
+
+    public var messageID: String? {
+        get { text.string(messageIDRef) }
+        set { messageIDRef = text.store(newValue) }
+    }
+    public var sender: String? {
+        get { text.string(senderRef) }
+        set { senderRef = text.store(newValue) }
+    }
+    public var clientHost: String? {
+        get { text.string(clientHostRef) }
+        set { clientHostRef = text.store(newValue) }
+    }
+    public var clientIP: String? {
+        get { text.string(clientIPRef) }
+        set { clientIPRef = text.store(newValue) }
+    }
+    public var saslUsername: String? {
+        get { text.string(saslUsernameRef) }
+        set { saslUsernameRef = text.store(newValue) }
+    }
+
+    /// Its buffer, read where it is (a copy of the value would retain and release it).
+    @inline(__always)
+    public mutating func withText<R>(_ body: (UnsafePointer<TextBuffer>) -> R) -> R {
+        withUnsafePointer(to: &text, body)
     }
 
     public var firstQueueID: String { queueIDs[0] }
@@ -178,9 +406,13 @@ public struct MessageState: Sendable, Codable {
 
     /// Whether the client was outside this server (not loopback, not authenticated).
     public var receivedFromOutside: Bool {
-        guard origin == .smtp, let ip = clientIP else { return false }
-        if saslUsername != nil { return false }
-        return !(ip.hasPrefix("127.") || ip == "::1" || ip.isEmpty)
+        guard origin == .smtp, !clientIPRef.isNone, saslUsernameRef.isNone else { return false }
+        return text.withBytes(clientIPRef) { ip in
+            let loopback = ip.count >= 4 && ip[0] == UInt8(ascii: "1") && ip[1] == UInt8(ascii: "2") && ip[2] == UInt8(ascii: "7")
+                && ip[3] == UInt8(ascii: ".")
+            let v6 = ip.count == 3 && ip[0] == UInt8(ascii: ":") && ip[1] == UInt8(ascii: ":") && ip[2] == UInt8(ascii: "1")
+            return !(loopback || v6 || ip.isEmpty)
+        }
     }
 
     public func direction(of r: RecipientState) -> Direction {
@@ -194,6 +426,16 @@ public struct MessageState: Sendable, Codable {
         case "local", "virtual", "lmtp", "pipe": return receivedFromOutside ? .inbound : .local
         default: return receivedFromOutside ? .inbound : .outbound
         }
+    }
+
+    /// The same, of an agent's name as bytes (a recipient's buffer; empty for none).
+    public static func direction(agent: UnsafeBufferPointer<UInt8>, receivedFromOutside: Bool) -> Direction {
+        func eq(_ lit: StaticString) -> Bool {
+            agent.count == lit.utf8CodeUnitCount && (agent.isEmpty || memcmp(agent.baseAddress!, lit.utf8Start, agent.count) == 0)
+        }
+        if eq("smtp") { return .outbound }
+        if eq("local") || eq("virtual") || eq("lmtp") || eq("pipe") { return receivedFromOutside ? .inbound : .local }
+        return receivedFromOutside ? .inbound : .outbound
     }
 }
 

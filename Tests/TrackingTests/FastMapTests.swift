@@ -1,9 +1,26 @@
 import Testing
 @testable import Tracking
 
-/// The tracker's hash table against a dictionary: random insertions, replacements and removals, with
+/// The tracker's hash tables against a dictionary: random insertions, replacements and removals, with
 /// keys whose hashes collide on purpose (removals then move entries back past the table's end too).
 @Suite struct FastMapTests {
+    /// What the test asks of both tables.
+    protocol Table<K> {
+        associatedtype K: FastHashable
+        associatedtype Indices: Collection<Int>
+        init()
+        subscript(key: K) -> Int? { get set }
+        func index(forKey key: K) -> Int?
+        mutating func withValue<R>(at i: Int, _ body: (inout Int) -> R) -> R
+        @discardableResult mutating func removeValue(forKey key: K) -> Int?
+        mutating func removeAll(where shouldRemove: (Int) -> Bool)
+        mutating func removeAll(keepingCapacity: Bool)
+        var count: Int { get }
+        var isEmpty: Bool { get }
+        var allKeys: [K] { get }
+        var indices: Indices { get }
+    }
+
     struct Clumped: FastHashable, Hashable {
         var v: Int64
         /// Eight hashes in all: long runs of entries that all want the same few slots.
@@ -21,8 +38,8 @@ import Testing
         }
     }
 
-    func check<K: FastHashable & Hashable>(_ make: (Int) -> K, range: Int, steps: Int, seed: UInt64) {
-        var map = FastMap<K, Int>()
+    func check<K: FastHashable & Hashable, M: Table<K>>(_ type: M.Type, _ make: (Int) -> K, range: Int, steps: Int, seed: UInt64) {
+        var map = M()
         var reference: [K: Int] = [:]
         var r = Random(x: seed)
         for step in 0..<steps {
@@ -58,10 +75,24 @@ import Testing
     }
 
     @Test func collidingKeysBehaveAsADictionary() {
-        check({ Clumped(v: Int64($0)) }, range: 300, steps: 20_000, seed: 0x1234_5678_9ABC_DEF1)
+        check(FastMap<Clumped, Int>.self, { Clumped(v: Int64($0)) }, range: 300, steps: 20_000, seed: 0x1234_5678_9ABC_DEF1)
+        check(DenseMap<Clumped, Int>.self, { Clumped(v: Int64($0)) }, range: 300, steps: 20_000, seed: 0x1234_5678_9ABC_DEF1)
     }
 
     @Test func messageIDsBehaveAsADictionary() {
-        check({ Int64($0) }, range: 5_000, steps: 50_000, seed: 0x0F0F_1234_4321_F0F0)
+        check(FastMap<Int64, Int>.self, { Int64($0) }, range: 5_000, steps: 50_000, seed: 0x0F0F_1234_4321_F0F0)
+        check(DenseMap<Int64, Int>.self, { Int64($0) }, range: 5_000, steps: 50_000, seed: 0x0F0F_1234_4321_F0F0)
+    }
+
+    /// The values of a `DenseMap` are found by their keys after removals moved entries around.
+    @Test func denseMapKeepsKeysWithTheirValues() {
+        var map = DenseMap<Int64, String>()
+        for i in 0..<1000 { map[Int64(i)] = "v\(i)" }
+        for i in stride(from: 0, to: 1000, by: 3) { #expect(map.removeValue(forKey: Int64(i)) == "v\(i)") }
+        for i in 0..<1000 { #expect(map[Int64(i)] == (i % 3 == 0 ? nil : "v\(i)")) }
+        for i in map.indices { #expect(map[at: i] == "v\(map.key(at: i))") }
     }
 }
+
+extension FastMap: FastMapTests.Table where Value == Int {}
+extension DenseMap: FastMapTests.Table where Value == Int {}
