@@ -196,14 +196,14 @@ extension AppDatabase {
                     messages.add(m.pointee.firstQueueID)
                     messages.add(m.pointee.queueIDs.joined(separator: ";"))
                 }
-                m.pointee.withText { t in
-                    messages.add(t, m.pointee.messageIDRef)
-                    messages.add(t, m.pointee.senderRef)
+                m.pointee.withTextBytes { t in
+                    messages.add(m.pointee.messageIDRef, in: t)
+                    messages.add(m.pointee.senderRef, in: t)
                     messages.add(m.pointee.size)
                     messages.add(m.pointee.nrcpt)
-                    messages.add(t, m.pointee.clientHostRef)
-                    messages.add(t, m.pointee.clientIPRef)
-                    messages.add(t, m.pointee.saslUsernameRef)
+                    messages.add(m.pointee.clientHostRef, in: t)
+                    messages.add(m.pointee.clientIPRef, in: t)
+                    messages.add(m.pointee.saslUsernameRef, in: t)
                 }
                 messages.add(m.pointee.origin.rawValue)
                 messages.add(m.pointee.parentID)
@@ -219,25 +219,25 @@ extension AppDatabase {
                 m.pointee.recipients.withUnsafeBufferPointer { rs in
                     for i in rs.indices {
                         let r = UnsafeMutablePointer(mutating: rs.baseAddress! + i)
-                        let direction = r.pointee.withText { t in t.pointee.withBytes(r.pointee.agentRef) { MessageState.direction(agent: $0, receivedFromOutside: fromOutside) } }.rawValue
-                        let domain = r.pointee.withText { t in t.pointee.withBytes(r.pointee.recipientRef) { domains.domain(of: $0) } }
-                        rollup.count(firstSeen: firstSeen, origin: origin, status: r.pointee.outcome.rawValue, direction: direction,
-                                     domain: domain, returned: r.pointee.returned, 1)
                         let delay = r.pointee.lastDelay
-                        r.pointee.withText { t in
+                        r.pointee.withTextBytes { t in
+                            let direction = MessageState.direction(agent: r.pointee.agentRef.bytes(in: t), receivedFromOutside: fromOutside).rawValue
+                            let domain = domains.domain(of: r.pointee.recipientRef.bytes(in: t))
+                            rollup.count(firstSeen: firstSeen, origin: origin, status: r.pointee.outcome.rawValue, direction: direction,
+                                         domain: domain, returned: r.pointee.returned, 1)
                             deliveries.add(id)
                             deliveries.add(i)
-                            deliveries.add(t, r.pointee.recipientRef)
-                            deliveries.add(t, r.pointee.origRecipientRef)
+                            deliveries.add(r.pointee.recipientRef, in: t)
+                            deliveries.add(r.pointee.origRecipientRef, in: t)
                             deliveries.add(r.pointee.outcome.rawValue)
                             deliveries.add(r.pointee.returned)
                             deliveries.add(r.pointee.attempts)
                             deliveries.add(r.pointee.firstAttempt)
                             deliveries.add(r.pointee.lastAttempt)
-                            deliveries.add(t, r.pointee.dsnRef)
-                            deliveries.add(t, r.pointee.relayRef)
-                            deliveries.add(t, r.pointee.reasonRef)
-                            deliveries.add(t, r.pointee.agentRef)
+                            deliveries.add(r.pointee.dsnRef, in: t)
+                            deliveries.add(r.pointee.relayRef, in: t)
+                            deliveries.add(r.pointee.reasonRef, in: t)
+                            deliveries.add(r.pointee.agentRef, in: t)
                             deliveries.add(direction)
                             deliveries.add(domain)
                             deliveries.add(delay)
@@ -447,19 +447,20 @@ public enum AttemptLog {
         guard r.pointee.entries.count == 1, r.pointee.firstAttempt == r.pointee.lastAttempt, let time = r.pointee.firstAttempt,
               !r.pointee.relayRef.isNone, !r.pointee.reasonRef.isNone, !r.pointee.agentRef.isNone else { return false }
         let e = r.pointee.entries[0]
-        return r.pointee.withText { t in sameAttempt(e, r, t.pointee, time: time, delay: delay) }
+        guard e.time == time, !e.hop, (e.hasDelay ? e.delay : nil) == delay else { return false }
+        var status = r.pointee.outcome.rawValue
+        return r.pointee.withTextBytes { t in
+            status.withUTF8 { same(e.status.bytes(in: t), $0) }
+                && same(t, e.dsn, r.pointee.dsnRef) && same(t, e.relay, r.pointee.relayRef)
+                && same(t, e.reply, r.pointee.reasonRef) && same(t, e.agent, r.pointee.agentRef)
+        }
     }
 
-    static func sameAttempt(_ e: AttemptEntry, _ r: UnsafeMutablePointer<RecipientState>, _ t: TextBuffer, time: Int64, delay: Double?) -> Bool {
-        e.time == time && !e.hop && (e.hasDelay ? e.delay : nil) == delay
-            && t.withBytes(e.status) { s in var status = r.pointee.outcome.rawValue; return status.withUTF8 { same(s, $0) } }
-            && same(t, e.dsn, r.pointee.dsnRef) && same(t, e.relay, r.pointee.relayRef)
-            && same(t, e.reply, r.pointee.reasonRef) && same(t, e.agent, r.pointee.agentRef)
-    }
-
-    /// Two strings of one buffer: the same place, or the same bytes.
-    static func same(_ t: TextBuffer, _ a: TextRef, _ b: TextRef) -> Bool {
-        a == b || t.equals(a, t, b)
+    /// Two strings of one buffer: the same place, or the same bytes (none only with none).
+    static func same(_ t: UnsafeBufferPointer<UInt8>, _ a: TextRef, _ b: TextRef) -> Bool {
+        if a == b { return true }
+        if a.isNone || b.isNone { return false }
+        return same(a.bytes(in: t), b.bytes(in: t))
     }
 
     static func same(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {

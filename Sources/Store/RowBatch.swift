@@ -82,11 +82,11 @@ struct RowBatch {
         values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(bytes.count)))
     }
 
-    /// A string of a message's or a recipient's buffer (`TextBuffer`), copied from where it is.
-    mutating func add(_ buffer: UnsafePointer<TextBuffer>, _ ref: TextRef) {
+    /// A string of a message's or a recipient's buffer, copied from where it is (`withTextBytes`).
+    mutating func add(_ ref: TextRef, in bytes: UnsafeBufferPointer<UInt8>) {
         if ref.isNone { return addNull() }
         let start = text.count
-        buffer.pointee.withBytes(ref) { text.append(contentsOf: $0) }
+        text.append(contentsOf: ref.bytes(in: bytes))
         values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
     }
 

@@ -92,7 +92,13 @@ public struct TextRef: Sendable, Equatable {
     public internal(set) var length: Int32
 
     public static let none = TextRef(offset: 0, length: -1)
-    public var isNone: Bool { length < 0 }
+
+    /// Its bytes in the bytes of its buffer (`withTextBytes`); empty for none.
+    @inlinable
+    public func bytes(in b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        isNone ? UnsafeBufferPointer(start: nil, count: 0) : UnsafeBufferPointer(rebasing: b[Int(offset)..<Int(offset + length)])
+    }
+    @inlinable public var isNone: Bool { length < 0 }
 }
 
 /// The strings of a message or of a recipient, their bytes one after the other in one buffer: one
@@ -105,6 +111,7 @@ public struct TextBuffer: Sendable {
 
     init() {}
 
+    @inlinable
     public func string(_ r: TextRef) -> String? {
         guard !r.isNone else { return nil }
         return bytes.withUnsafeBufferPointer { b in
@@ -112,8 +119,9 @@ public struct TextBuffer: Sendable {
         }
     }
 
-    /// The bytes of a string, valid while `bytes` does not change.
-    @inline(__always)
+    /// The bytes of a string, valid while `bytes` does not change. Inlinable: the store reads them through
+    /// a pointer to the message, without a copy (and a retain) of the buffer.
+    @inlinable
     public func withBytes<R>(_ r: TextRef, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         bytes.withUnsafeBufferPointer { b in
             r.isNone ? body(UnsafeBufferPointer(start: nil, count: 0)) : body(UnsafeBufferPointer(rebasing: b[Int(r.offset)..<Int(r.offset + r.length)]))
@@ -269,10 +277,10 @@ public struct RecipientState: Sendable, Equatable {
         set { agentRef = text.store(newValue) }
     }
 
-    /// Its buffer, read where it is (a copy of the value would retain and release it).
-    @inline(__always)
-    public mutating func withText<R>(_ body: (UnsafePointer<TextBuffer>) -> R) -> R {
-        withUnsafePointer(to: &text, body)
+    /// The bytes of its buffer, for `TextRef.bytes(in:)`: one retain of the buffer for all its strings.
+    @inlinable
+    public func withTextBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        text.bytes.withUnsafeBufferPointer(body)
     }
 
     /// Every attempt, oldest first.
@@ -292,6 +300,7 @@ public struct RecipientState: Sendable, Equatable {
     }
 
     /// The delay of the last attempt that was not a hop.
+    @inlinable
     public var lastDelay: Double? {
         guard let e = entries.last(where: { !$0.hop }), e.hasDelay else { return nil }
         return e.delay
@@ -387,10 +396,10 @@ public struct MessageState: Sendable {
         set { saslUsernameRef = text.store(newValue) }
     }
 
-    /// Its buffer, read where it is (a copy of the value would retain and release it).
-    @inline(__always)
-    public mutating func withText<R>(_ body: (UnsafePointer<TextBuffer>) -> R) -> R {
-        withUnsafePointer(to: &text, body)
+    /// The bytes of its buffer, for `TextRef.bytes(in:)`: one retain of the buffer for all its strings.
+    @inlinable
+    public func withTextBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        text.bytes.withUnsafeBufferPointer(body)
     }
 
     public var firstQueueID: String { queueIDs[0] }
@@ -405,6 +414,7 @@ public struct MessageState: Sendable {
     }
 
     /// Whether the client was outside this server (not loopback, not authenticated).
+    @inlinable
     public var receivedFromOutside: Bool {
         guard origin == .smtp, !clientIPRef.isNone, saslUsernameRef.isNone else { return false }
         return text.withBytes(clientIPRef) { ip in
