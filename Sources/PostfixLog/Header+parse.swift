@@ -72,6 +72,7 @@ extension Parser {
 
     /// `name[pid]: ` or `name: ` (dovecot also writes `auth-worker(123): `, `auth(user,ip)<sess>: `).
     func parseProcess(_ c: inout Cursor) -> Process? {
+        if let p = parsePostfixProcess(&c) { return p }
         let start = c.pos
         var i = c.pos
         var nameEnd = -1
@@ -103,6 +104,34 @@ extension Parser {
         var process = classifyProcess(c, name: Span(from: start, to: nameEnd))
         process.pid = pid
         return process
+    }
+
+    /// `postfix/NAME[pid]: `, most lines of a Postfix log, read in one pass; anything else (another
+    /// instance, a service in the name, no pid) is left to the general reading above, which gives the
+    /// same process for these.
+    @inline(__always)
+    func parsePostfixProcess(_ c: inout Cursor) -> Process? {
+        let start = c.pos
+        // "postfix/" as a little-endian word.
+        guard c.end - start > 10, UnsafeRawPointer(c.base + start).loadUnaligned(as: UInt64.self) == 0x2F78_6966_7473_6F70 else {
+            return nil
+        }
+        var i = start + 8
+        while i < c.end {
+            let b = c.byte(at: i)
+            if b == UInt8(ascii: "[") { break }
+            if b == UInt8(ascii: "/") || b == UInt8(ascii: " ") || b == UInt8(ascii: ":") || b == UInt8(ascii: "(")
+                || b == UInt8(ascii: ")") { return nil }
+            i += 1
+        }
+        guard i < c.end, i > start + 8 else { return nil }
+        var t = Cursor(base: c.base, pos: i + 1, end: c.end)
+        guard let pid = t.integer(), t.skip(byte: UInt8(ascii: "]")), t.skip(byte: UInt8(ascii: ":")) else { return nil }
+        var d = daemonName(c, Span(from: start + 8, to: i), slashed: true)
+        if d == .other { d = .unknownPostfix }
+        c.pos = t.pos
+        c.skipSpaces()
+        return Process(daemon: d, name: Span(from: start, to: i), pid: Int32(truncatingIfNeeded: pid))
     }
 
     func classifyProcess(_ c: Cursor, name: Span) -> Process {
