@@ -215,11 +215,14 @@ extension AppDatabase {
                 messages.add(m.pointee.complete ? nil : LiveState(liveQueues: m.pointee.liveQueues, awaitingChildren: m.pointee.awaitingChildren,
                                                                   hops: m.pointee.hops, notified: m.pointee.notified).encoded)
                 let id = m.pointee.id, firstSeen = m.pointee.firstSeen, origin = m.pointee.origin.rawValue
-                let fromOutside = m.pointee.receivedFromOutside
+                let fromOutside = m.pointee.withTextBytes { t in
+                    MessageState.receivedFromOutside(origin: m.pointee.origin, clientIP: m.pointee.clientIPRef.bytes(in: t),
+                                                     authenticated: !m.pointee.saslUsernameRef.isNone)
+                }
                 m.pointee.recipients.withUnsafeBufferPointer { rs in
                     for i in rs.indices {
                         let r = UnsafeMutablePointer(mutating: rs.baseAddress! + i)
-                        let delay = r.pointee.lastDelay
+                        let delay = r.pointee.entries.withUnsafeBufferPointer { RecipientState.lastDelay($0) }
                         r.pointee.withTextBytes { t in
                             let direction = MessageState.direction(agent: r.pointee.agentRef.bytes(in: t), receivedFromOutside: fromOutside).rawValue
                             let domain = domains.domain(of: r.pointee.recipientRef.bytes(in: t))

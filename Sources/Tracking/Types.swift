@@ -300,10 +300,18 @@ public struct RecipientState: Sendable, Equatable {
     }
 
     /// The delay of the last attempt that was not a hop.
-    @inlinable
     public var lastDelay: Double? {
-        guard let e = entries.last(where: { !$0.hop }), e.hasDelay else { return nil }
-        return e.delay
+        entries.withUnsafeBufferPointer { Self.lastDelay($0) }
+    }
+
+    /// The same, of a recipient's attempts read in place.
+    public static func lastDelay(_ entries: UnsafeBufferPointer<AttemptEntry>) -> Double? {
+        var i = entries.count - 1
+        while i >= 0 {
+            if !entries[i].hop { return entries[i].hasDelay ? entries[i].delay : nil }
+            i -= 1
+        }
+        return nil
     }
 
     public var isFinal: Bool { outcome == .sent || outcome == .bounced || outcome == .expired }
@@ -414,15 +422,18 @@ public struct MessageState: Sendable {
     }
 
     /// Whether the client was outside this server (not loopback, not authenticated).
-    @inlinable
     public var receivedFromOutside: Bool {
-        guard origin == .smtp, !clientIPRef.isNone, saslUsernameRef.isNone else { return false }
-        return text.withBytes(clientIPRef) { ip in
-            let loopback = ip.count >= 4 && ip[0] == UInt8(ascii: "1") && ip[1] == UInt8(ascii: "2") && ip[2] == UInt8(ascii: "7")
-                && ip[3] == UInt8(ascii: ".")
-            let v6 = ip.count == 3 && ip[0] == UInt8(ascii: ":") && ip[1] == UInt8(ascii: ":") && ip[2] == UInt8(ascii: "1")
-            return !(loopback || v6 || ip.isEmpty)
-        }
+        withTextBytes { Self.receivedFromOutside(origin: origin, clientIP: clientIPRef.bytes(in: $0), authenticated: !saslUsernameRef.isNone) }
+    }
+
+    /// The same, of a message's fields (the store's writer reads them in place: calling a property of
+    /// the message copied it first).
+    public static func receivedFromOutside(origin: Origin, clientIP ip: UnsafeBufferPointer<UInt8>, authenticated: Bool) -> Bool {
+        guard origin == .smtp, !ip.isEmpty, !authenticated else { return false }
+        let loopback = ip.count >= 4 && ip[0] == UInt8(ascii: "1") && ip[1] == UInt8(ascii: "2") && ip[2] == UInt8(ascii: "7")
+            && ip[3] == UInt8(ascii: ".")
+        let v6 = ip.count == 3 && ip[0] == UInt8(ascii: ":") && ip[1] == UInt8(ascii: ":") && ip[2] == UInt8(ascii: "1")
+        return !(loopback || v6)
     }
 
     public func direction(of r: RecipientState) -> Direction {
