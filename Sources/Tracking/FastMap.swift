@@ -233,7 +233,7 @@ struct DenseMap<Key: FastHashable, Value> {
         body(&values[i])
     }
 
-    mutating func insert(_ key: Key, _ value: Value) {
+    mutating func insert(_ key: Key, _ value: __owned Value) {
         if let i = index(forKey: key) {
             values[i] = value
             return
@@ -285,8 +285,9 @@ struct DenseMap<Key: FastHashable, Value> {
         if e != last {
             let s = slot(of: last)
             slots[s] = slots[s] & ~0xFFFF_FFFF | UInt64(e + 1)
-            keys.swapAt(e, last)
-            values.swapAt(e, last)
+            // Moved in memory (an array's `swapAt` copied both values, retaining what they hold).
+            keys.withUnsafeMutableBufferPointer { $0.swapAt(e, last) }
+            values.withUnsafeMutableBufferPointer { $0.swapAt(e, last) }
         }
         keys.removeLast()
         return values.removeLast()
