@@ -381,7 +381,9 @@ public struct Tracker: Sendable {
         update(id, time, line) { m in
             var i = m.recipients.firstIndex { $0.text.equals($0.recipientRef, line, d.to) && $0.text.equals($0.origRecipientRef, line, d.origTo) }
             if i == nil {
-                m.recipients.append(RecipientState(line, to: d.to, origTo: d.origTo))
+                // Room for the attempt's relay, reply, status, dsn and agent.
+                let room = Int(d.relay.text.count) + Int(d.reply.count) + 32
+                m.recipients.append(RecipientState(line, to: d.to, origTo: d.origTo, room: room))
                 i = m.recipients.count - 1
             }
             // In place: a copy of the recipient would copy its buffers on the append.
