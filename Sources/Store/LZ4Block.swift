@@ -77,7 +77,8 @@ public enum LZ4Block {
         // A match may start below `startLimit` and end at `endLimit` at most.
         let startLimit = n - matchStartLimit + 1
         let endLimit = n - lastLiterals
-        if n > matchStartLimit {
+        // Positions are kept as 32-bit numbers: a larger block (never made: a batch is a few MB) is all literals.
+        if n > matchStartLimit && n < Int(Int32.max) {
             let table = UnsafeMutablePointer<Int32>.allocate(capacity: 1 << hashBits)
             defer { table.deallocate() }
             table.initialize(repeating: -1, count: 1 << hashBits)
@@ -91,10 +92,12 @@ public enum LZ4Block {
                     // Eight bytes readable: `ip` is below `startLimit`, 11 bytes before the end.
                     let h = hash(read64(base, ip))
                     ref = Int(table[h])
-                    table[h] = Int32(ip)
-                    if ref >= 0 && ip - ref <= maxOffset && read32(base, ref) == v { break }
-                    ip += attempts >> 6
-                    attempts += 1
+                    // Wrapping arithmetic here: positions are below 2^31 (checked above), and
+                    // the checks of overflow were a tenth of the loop.
+                    table[h] = Int32(truncatingIfNeeded: ip)
+                    if ref >= 0 && ip &- ref <= maxOffset && read32(base, ref) == v { break }
+                    ip &+= attempts &>> 6
+                    attempts &+= 1
                     if ip >= startLimit { break search }
                 }
                 // The match may begin earlier, among the literals.
@@ -110,11 +113,11 @@ public enum LZ4Block {
                         let diff = base.loadUnaligned(fromByteOffset: end, as: UInt64.self)
                             ^ base.loadUnaligned(fromByteOffset: r, as: UInt64.self)
                         if diff != 0 {
-                            end += diff.littleEndian.trailingZeroBitCount >> 3
+                            end &+= diff.littleEndian.trailingZeroBitCount &>> 3
                             break
                         }
-                        end += 8
-                        r += 8
+                        end &+= 8
+                        r &+= 8
                     } else {
                         while end < endLimit && src[end] == src[r] {
                             end += 1
