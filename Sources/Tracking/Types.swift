@@ -119,15 +119,6 @@ public struct TextBuffer: Sendable {
         }
     }
 
-    /// The bytes of a string, valid while `bytes` does not change. Inlinable: the store reads them through
-    /// a pointer to the message, without a copy (and a retain) of the buffer.
-    @inlinable
-    public func withBytes<R>(_ r: TextRef, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        bytes.withUnsafeBufferPointer { b in
-            r.isNone ? body(UnsafeBufferPointer(start: nil, count: 0)) : body(UnsafeBufferPointer(rebasing: b[Int(r.offset)..<Int(r.offset + r.length)]))
-        }
-    }
-
     mutating func store(_ s: String?) -> TextRef {
         guard var s else { return .none }
         return s.withUTF8 { append(valid: $0) }
@@ -145,12 +136,6 @@ public struct TextBuffer: Sendable {
     mutating func store(_ line: UnsafeBufferPointer<UInt8>, _ span: Span?) -> TextRef {
         guard let span else { return .none }
         return store(line, span)
-    }
-
-    /// A string of another buffer.
-    mutating func store(_ r: TextRef, of other: TextBuffer) -> TextRef {
-        guard !r.isNone else { return .none }
-        return other.withBytes(r) { append(valid: $0) }
     }
 
     @inline(__always)
@@ -172,17 +157,6 @@ public struct TextBuffer: Sendable {
         }
         // Stored repaired (invalid UTF-8): compared as the strings they make.
         return !isASCII(b) && String(decoding: b, as: UTF8.self) == string(r)
-    }
-
-    func equals(_ r: TextRef, _ s: String?) -> Bool {
-        guard var s else { return r.isNone }
-        guard !r.isNone else { return false }
-        return s.withUTF8 { u in withBytes(r) { b in b.count == u.count && (b.isEmpty || memcmp(b.baseAddress!, u.baseAddress!, b.count) == 0) } }
-    }
-
-    public func equals(_ r: TextRef, _ other: TextBuffer, _ o: TextRef) -> Bool {
-        if r.isNone || o.isNone { return r.isNone && o.isNone }
-        return withBytes(r) { a in other.withBytes(o) { b in a.count == b.count && (a.isEmpty || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0) } }
     }
 }
 

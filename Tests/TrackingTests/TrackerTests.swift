@@ -124,6 +124,32 @@ import Tracking
         #expect(r.outcomes == ["1111AAAA11 <m1@a.example> from=<s@a.example> to=<r@b.example> sent attempts=3 returned=false outbound"])
     }
 
+    /// A recipient's address with bytes that are not UTF-8 is kept repaired (as `String(decoding:)`
+    /// repairs it) and its later attempts are still found as the same recipient's.
+    @Test func aRecipientWithInvalidUTF8IsOneRecipient() {
+        let lines: [[UInt8]] = [
+            Array("Jan  1 10:00:00 m postfix/qmgr[3]: 1111AAAA11: from=<s@a.example>, size=100, nrcpt=1 (queue active)".utf8),
+            Array("Jan  1 10:00:01 m postfix/smtp[4]: 1111AAAA11: to=<r".utf8) + [0xC3, 0x28] + Array("@b.example>, relay=mx.b.example[198.51.100.1]:25, delay=1, delays=0/0/0/1, dsn=4.7.1, status=deferred (450 greylisted)".utf8),
+            Array("Jan  1 10:10:00 m postfix/smtp[4]: 1111AAAA11: to=<r".utf8) + [0xC3, 0x28] + Array("@b.example>, relay=mx.b.example[198.51.100.1]:25, delay=600, delays=599/0/0/1, dsn=2.0.0, status=sent (250 Ok)".utf8),
+        ]
+        var tracker = Tracker()
+        let parser = Parser()
+        var years = YearTracker(startingYear: 2020)
+        for line in lines {
+            line.withUnsafeBufferPointer { b in
+                let record = parser.parse(b)
+                tracker.process(record, line: b, time: years.unixSeconds(for: record.header.time))
+            }
+        }
+        let m = tracker.drain().messages
+        #expect(m.count == 1)
+        #expect(m.first?.recipients.count == 1)
+        let r = m.first?.recipients.first
+        #expect(r?.recipient == "r\u{FFFD}(@b.example")
+        #expect(r?.attempts == 2 && r?.outcome == .sent && r?.reason == "250 Ok")
+        #expect(r?.log.map(\.status) == ["deferred", "sent"])
+    }
+
     @Test func queueIDReuseStartsANewMessage() {
         let r = run("""
             Jan  1 10:00:00 m postfix/pickup[1]: 2222BBBB22: uid=0 from=<root>
