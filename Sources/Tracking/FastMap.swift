@@ -7,6 +7,57 @@ extension Int64: FastHashable {
     @inline(__always) var fastHash: UInt64 { UInt64(bitPattern: self) }
 }
 
+/// What the tracker's two tables (`FastMap`, `DenseMap`) have in common, and what is made of it.
+protocol HashTable {
+    associatedtype Key: FastHashable
+    associatedtype Value
+    associatedtype Indices: Collection<Int>
+    init()
+    var count: Int { get }
+    var isEmpty: Bool { get }
+    /// The index of `key`'s entry, if it is in the table: valid until the next insertion or removal.
+    func index(forKey key: Key) -> Int?
+    subscript(at i: Int) -> Value { get }
+    func key(at i: Int) -> Key
+    mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R
+    mutating func insert(_ key: Key, _ value: __owned Value)
+    @discardableResult mutating func remove(at i: Int) -> Value
+    mutating func removeAll(keepingCapacity: Bool)
+    /// The indices of the entries.
+    var indices: Indices { get }
+    var allKeys: [Key] { get }
+}
+
+extension HashTable {
+    subscript(key: Key) -> Value? {
+        get { index(forKey: key).map { self[at: $0] } }
+        set {
+            if let v = newValue {
+                insert(key, v)
+            } else {
+                removeValue(forKey: key)
+            }
+        }
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey key: Key) -> Value? {
+        guard let i = index(forKey: key) else { return nil }
+        return remove(at: i)
+    }
+
+    /// Removes the entries whose value `shouldRemove` says.
+    mutating func removeAll(where shouldRemove: (Value) -> Bool) {
+        var doomed: [Key] = []
+        for i in indices where shouldRemove(self[at: i]) { doomed.append(key(at: i)) }
+        for k in doomed { removeValue(forKey: k) }
+    }
+
+    func map<T>(_ transform: (Key, Value) -> T) -> [T] {
+        indices.map { transform(key(at: $0), self[at: $0]) }
+    }
+}
+
 /// The tracker's tables: several lookups for every line, by message id or queue id. A `Dictionary`
 /// hashes each key with SipHash (seeded per process), which cost more than the rest of a lookup; here
 /// a key's one-word hash is spread by a multiplication (Fibonacci hashing), and the table is probed
@@ -15,7 +66,7 @@ extension Int64: FastHashable {
 ///
 /// Like a dictionary's, an index (a slot) is valid until the next insertion or removal; the order of
 /// the entries is unspecified.
-struct FastMap<Key: FastHashable, Value> {
+struct FastMap<Key: FastHashable, Value>: HashTable {
     private var keys: [Key?] = []
     private var vals: [Value?] = []
     /// 64 minus the bits of the capacity: the hash's top bits are the slot.
@@ -45,17 +96,6 @@ struct FastMap<Key: FastHashable, Value> {
         return nil
     }
 
-    subscript(key: Key) -> Value? {
-        get { index(forKey: key).map { vals[$0]! } }
-        set {
-            if let v = newValue {
-                insert(key, v)
-            } else {
-                removeValue(forKey: key)
-            }
-        }
-    }
-
     /// The value at a slot found by `index(forKey:)`.
     subscript(at i: Int) -> Value {
         get { vals[i]! }
@@ -69,7 +109,7 @@ struct FastMap<Key: FastHashable, Value> {
         body(&vals[i]!)
     }
 
-    mutating func insert(_ key: Key, _ value: Value) {
+    mutating func insert(_ key: Key, _ value: __owned Value) {
         if let i = index(forKey: key) {
             vals[i] = value
             return
@@ -81,12 +121,6 @@ struct FastMap<Key: FastHashable, Value> {
         keys[i] = key
         vals[i] = value
         count += 1
-    }
-
-    @discardableResult
-    mutating func removeValue(forKey key: Key) -> Value? {
-        guard let i = index(forKey: key) else { return nil }
-        return remove(at: i)
     }
 
     /// Removes the entry at slot `i`; the entries after it that would not be found any more move back.
@@ -127,21 +161,11 @@ struct FastMap<Key: FastHashable, Value> {
         count = 0
     }
 
-    /// Removes the entries whose value `shouldRemove` says.
-    mutating func removeAll(where shouldRemove: (Value) -> Bool) {
-        var doomed: [Key] = []
-        for i in indices where shouldRemove(vals[i]!) { doomed.append(keys[i]!) }
-        for k in doomed { removeValue(forKey: k) }
-    }
-
     /// The slots that hold an entry.
     var indices: [Int] { keys.indices.filter { keys[$0] != nil } }
 
     var allKeys: [Key] { keys.compactMap { $0 } }
 
-    func map<T>(_ transform: (Key, Value) -> T) -> [T] {
-        indices.map { transform(keys[$0]!, vals[$0]!) }
-    }
 
     private mutating func grow() {
         let newCapacity = max(16, capacity * 2)
@@ -171,7 +195,7 @@ extension FastMap: Sendable where Key: Sendable, Value: Sendable {}
 ///
 /// An index is an entry's place among the entries: valid until the next insertion or removal (a
 /// removal moves the last entry into the place it frees).
-struct DenseMap<Key: FastHashable, Value> {
+struct DenseMap<Key: FastHashable, Value>: HashTable {
     /// 0 for an empty slot, else the top 32 bits of the entry's hash, then its index + 1.
     private var slots: [UInt64] = []
     private var keys: [Key] = []
@@ -209,17 +233,6 @@ struct DenseMap<Key: FastHashable, Value> {
         }
     }
 
-    subscript(key: Key) -> Value? {
-        get { index(forKey: key).map { values[$0] } }
-        set {
-            if let v = newValue {
-                insert(key, v)
-            } else {
-                removeValue(forKey: key)
-            }
-        }
-    }
-
     /// The value at an index found by `index(forKey:)`, read where it is.
     subscript(at i: Int) -> Value {
         _read { yield values[i] }
@@ -246,12 +259,6 @@ struct DenseMap<Key: FastHashable, Value> {
         keys.append(key)
         values.append(value)
         slots[i] = t << 32 | UInt64(keys.count)
-    }
-
-    @discardableResult
-    mutating func removeValue(forKey key: Key) -> Value? {
-        guard let i = index(forKey: key) else { return nil }
-        return remove(at: i)
     }
 
     /// The slot that holds entry `e`.
@@ -304,21 +311,11 @@ struct DenseMap<Key: FastHashable, Value> {
         values.removeAll(keepingCapacity: true)
     }
 
-    /// Removes the entries whose value `shouldRemove` says.
-    mutating func removeAll(where shouldRemove: (Value) -> Bool) {
-        var doomed: [Key] = []
-        for i in values.indices where shouldRemove(values[i]) { doomed.append(keys[i]) }
-        for k in doomed { removeValue(forKey: k) }
-    }
-
     /// The indices of the entries.
     var indices: Range<Int> { keys.indices }
 
     var allKeys: [Key] { keys }
 
-    func map<T>(_ transform: (Key, Value) -> T) -> [T] {
-        keys.indices.map { transform(keys[$0], values[$0]) }
-    }
 
     private mutating func grow() {
         let newCapacity = max(16, slots.count * 2)

@@ -4,23 +4,6 @@ import Testing
 /// The tracker's hash tables against a dictionary: random insertions, replacements and removals, with
 /// keys whose hashes collide on purpose (removals then move entries back past the table's end too).
 @Suite struct FastMapTests {
-    /// What the test asks of both tables.
-    protocol Table<K> {
-        associatedtype K: FastHashable
-        associatedtype Indices: Collection<Int>
-        init()
-        subscript(key: K) -> Int? { get set }
-        func index(forKey key: K) -> Int?
-        mutating func withValue<R>(at i: Int, _ body: (inout Int) -> R) -> R
-        @discardableResult mutating func removeValue(forKey key: K) -> Int?
-        mutating func removeAll(where shouldRemove: (Int) -> Bool)
-        mutating func removeAll(keepingCapacity: Bool)
-        var count: Int { get }
-        var isEmpty: Bool { get }
-        var allKeys: [K] { get }
-        var indices: Indices { get }
-    }
-
     struct Clumped: FastHashable, Hashable {
         var v: Int64
         /// Eight hashes in all: long runs of entries that all want the same few slots.
@@ -38,7 +21,8 @@ import Testing
         }
     }
 
-    func check<K: FastHashable & Hashable, M: Table<K>>(_ type: M.Type, _ make: (Int) -> K, range: Int, steps: Int, seed: UInt64) {
+    func check<K: FastHashable & Hashable, M: HashTable>(_ type: M.Type, _ make: (Int) -> K, range: Int, steps: Int, seed: UInt64)
+        where M.Key == K, M.Value == Int {
         var map = M()
         var reference: [K: Int] = [:]
         var r = Random(x: seed)
@@ -93,6 +77,3 @@ import Testing
         for i in map.indices { #expect(map[at: i] == "v\(map.key(at: i))") }
     }
 }
-
-extension FastMap: FastMapTests.Table where Value == Int {}
-extension DenseMap: FastMapTests.Table where Value == Int {}
