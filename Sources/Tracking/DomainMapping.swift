@@ -42,22 +42,18 @@ public struct DomainMapping: Sendable {
 
     /// The domain of an address, lower-cased and mapped.
     public func domain(of address: String) -> String {
-        // Bytes, not characters: this runs for every delivery stored, and most domains are already
-        // lower-case ASCII.
-        let u = address.utf8
-        guard let at = u.lastIndex(of: UInt8(ascii: "@")) else { return "" }
-        let bytes = u[u.index(after: at)...]
-        let plain = bytes.allSatisfy { $0 < 0x80 && !(0x41...0x5A).contains($0) }
-        let d = plain ? String(decoding: bytes, as: UTF8.self) : String(address[bytes.startIndex...]).lowercased()
-        return aliases[d] ?? d
+        var a = address
+        return a.withUTF8 { domain(of: $0) }
     }
 
-    /// The same, of an address's bytes (a recipient's buffer).
+    /// The same, of an address's bytes (a recipient's buffer). Bytes, not characters: this runs for
+    /// every delivery stored, and most domains are already lower-case ASCII.
     public func domain(of address: UnsafeBufferPointer<UInt8>) -> String {
         guard let at = address.lastIndex(of: UInt8(ascii: "@")) else { return "" }
         let bytes = UnsafeBufferPointer(rebasing: address[(at + 1)...])
         let plain = bytes.allSatisfy { $0 < 0x80 && !(0x41...0x5A).contains($0) }
-        let d = plain ? String(decoding: bytes, as: UTF8.self) : String(decoding: bytes, as: UTF8.self).lowercased()
+        let text = String(decoding: bytes, as: UTF8.self)
+        let d = plain ? text : text.lowercased()
         return aliases[d] ?? d
     }
 

@@ -92,13 +92,13 @@ public struct TextRef: Sendable, Equatable {
     public internal(set) var length: Int32
 
     public static let none = TextRef(offset: 0, length: -1)
+    @inlinable public var isNone: Bool { length < 0 }
 
     /// Its bytes in the bytes of its buffer (`withTextBytes`); empty for none.
     @inlinable
     public func bytes(in b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         isNone ? UnsafeBufferPointer(start: nil, count: 0) : UnsafeBufferPointer(rebasing: b[Int(offset)..<Int(offset + length)])
     }
-    @inlinable public var isNone: Bool { length < 0 }
 }
 
 /// The strings of a message or of a recipient, their bytes one after the other in one buffer: one
@@ -273,12 +273,7 @@ public struct RecipientState: Sendable, Equatable {
         }
     }
 
-    /// The delay of the last attempt that was not a hop.
-    public var lastDelay: Double? {
-        entries.withUnsafeBufferPointer { Self.lastDelay($0) }
-    }
-
-    /// The same, of a recipient's attempts read in place.
+    /// The delay of the last attempt that was not a hop, of a recipient's attempts read in place.
     public static func lastDelay(_ entries: UnsafeBufferPointer<AttemptEntry>) -> Double? {
         var i = entries.count - 1
         while i >= 0 {
@@ -416,11 +411,8 @@ public struct MessageState: Sendable {
 
     /// The direction of a delivery by `agent` of a message received from outside or not.
     public static func direction(agent: String?, receivedFromOutside: Bool) -> Direction {
-        switch agent {
-        case "smtp": return .outbound
-        case "local", "virtual", "lmtp", "pipe": return receivedFromOutside ? .inbound : .local
-        default: return receivedFromOutside ? .inbound : .outbound
-        }
+        var a = agent ?? ""
+        return a.withUTF8 { direction(agent: $0, receivedFromOutside: receivedFromOutside) }
     }
 
     /// The same, of an agent's name as bytes (a recipient's buffer; empty for none).
