@@ -56,18 +56,21 @@ struct RowBatch {
 
     mutating func add(_ v: String?) {
         guard var s = v else { return addNull() }
+        s.withUTF8 { addText($0) }
+    }
+
+    /// Text: its bytes copied into the batch's buffer, where the value will point.
+    private mutating func addText(_ bytes: UnsafeBufferPointer<UInt8>) {
         let start = text.count
-        s.withUTF8 { text.append(contentsOf: $0) }
-        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
+        text.append(contentsOf: bytes)
+        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(bytes.count)))
     }
 
     /// A string read where it is (a message's, a recipient's field through a pointer): not copied
     /// out first, which retains and releases its storage (from another thread than the one that made
     /// it, that cost more than the copy of its bytes). `withUTF8` changes nothing of a native string.
     mutating func add(inPlace s: inout String) {
-        let start = text.count
-        s.withUTF8 { text.append(contentsOf: $0) }
-        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
+        s.withUTF8 { addText($0) }
     }
 
     mutating func add(inPlace s: inout String?) {
@@ -77,17 +80,13 @@ struct RowBatch {
 
     /// UTF-8 text given as bytes.
     mutating func add(text bytes: [UInt8]) {
-        let start = text.count
-        text.append(contentsOf: bytes)
-        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(bytes.count)))
+        bytes.withUnsafeBufferPointer { addText($0) }
     }
 
     /// A string of a message's or a recipient's buffer, copied from where it is (`withTextBytes`).
     mutating func add(_ ref: TextRef, in bytes: UnsafeBufferPointer<UInt8>) {
         if ref.isNone { return addNull() }
-        let start = text.count
-        text.append(contentsOf: ref.bytes(in: bytes))
-        values.append(lm_value(i: Int64(start), d: 0, p: nil, type: Int32(LM_TEXT), length: Int32(text.count - start)))
+        addText(ref.bytes(in: bytes))
     }
 
     mutating func addNull() {

@@ -7,6 +7,14 @@ extension Int64: FastHashable {
     @inline(__always) var fastHash: UInt64 { UInt64(bitPattern: self) }
 }
 
+/// Whether, in a table probed linearly, the entry at slot `j`, which wants slot `home`, stays where it is
+/// when slot `hole` before it is emptied: when `home` lies cyclically in (hole, j]. Else it moves back
+/// into the hole (a removal without tombstones).
+@inline(__always)
+func stays(home: Int, hole: Int, at j: Int) -> Bool {
+    hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+}
+
 /// What the tracker's two tables (`FastMap`, `DenseMap`) have in common, and what is made of it.
 protocol HashTable {
     associatedtype Key: FastHashable
@@ -135,9 +143,7 @@ struct FastMap<Key: FastHashable, Value>: HashTable {
         var j = (i + 1) & mask
         while let k = keys[j] {
             let home = slot(k)
-            // The entry at j stays if its home slot lies cyclically in (hole, j].
-            let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
-            if !stays {
+            if !stays(home: home, hole: hole, at: j) {
                 keys[hole] = k
                 keys[j] = nil
                 vals.swapAt(hole, j)
@@ -279,9 +285,7 @@ struct DenseMap<Key: FastHashable, Value>: HashTable {
         var j = (hole + 1) & mask
         while slots[j] != 0 {
             let h = home(slots[j] >> 32)
-            // The slot at j stays if its home lies cyclically in (hole, j].
-            let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
-            if !stays {
+            if !stays(home: h, hole: hole, at: j) {
                 slots[hole] = slots[j]
                 slots[j] = 0
                 hole = j
