@@ -14,6 +14,28 @@ import Web
 #if os(Linux)
 /// glibc's `malloc_trim` (not in Swift's Glibc module): gives the heap's free pages back to the system.
 @_silgen_name("malloc_trim") func mallocTrim(_ pad: Int) -> Int32
+/// glibc's `mallopt`.
+@_silgen_name("mallopt") func mallopt(_ param: Int32, _ value: Int32) -> Int32
+
+/// glibc's settings of its heaps for an import, and back (`importThenReplay`).
+enum MallocTuning {
+    /// `M_TOP_PAD`: the free memory a heap keeps at its top when it shrinks (glibc: 128 KB).
+    static let topPad: Int32 = -2
+    /// `M_MMAP_THRESHOLD`: blocks from this size up get pages of their own (glibc: 128 KB, rising
+    /// with use up to 32 MB; any setting fixes it).
+    static let mmapThreshold: Int32 = -3
+
+    static func forImport() {
+        _ = mallopt(mmapThreshold, 32 << 20)
+        _ = mallopt(topPad, 64 << 20)
+    }
+
+    /// glibc's starting values, which the web server and live imports keep from then on.
+    static func restore() {
+        _ = mallopt(topPad, 128 << 10)
+        _ = mallopt(mmapThreshold, 128 << 10)
+    }
+}
 #endif
 
 /// Wires the workspace, the sources, the importer and the web server together.
@@ -140,14 +162,27 @@ struct Server {
     /// Runs an import, then replays the insights over it: the insights the imported history would have
     /// produced (archived, but for the last day's). The replay starts as soon as the import's last
     /// batch is written, alongside the building of the search indexes (which it does not use), and
-    /// the WAL is copied into the database meanwhile (closing does not: AppDatabase.open).
+    /// the WAL is copied into the database meanwhile (closing does not: AppDatabase.open). What the
+    /// building of the indexes and the replay wrote is copied too, in the background, when the process
+    /// goes on; `-importonly` leaves it in the WAL, part of the database as after any commit, rather
+    /// than wait for the copy before exiting (the next checkpoint copies it).
     func importThenReplay(_ importer: Importer, db: AppDatabase, insights: InsightsEngine, stop: StopFlag,
                           _ run: () throws -> ImportSummary) throws {
         let replay = Replay(insights: insights, stop: stop)
+        #if os(Linux)
+        // While the import runs, glibc's heaps keep up to 64 MB free at their top, and blocks up to
+        // 32 MB come from them (not from mmap): each batch written frees thousands of objects and a few
+        // large buffers, and with glibc's defaults (128 KB) the heaps gave those pages back after every
+        // batch, then took them again (zeroed, a page fault each) for the next. 2-3% of the import's
+        // time (BENCHMARKS.md, session 13); the peak is the same (what is kept was in use just before).
+        MallocTuning.forImport()
+        defer { MallocTuning.restore() }
+        #endif
         importer.onWritten = {
             // What the import freed goes back to the system before the replay and the building of the
             // indexes take their own memory (the peak stays that of the import: 100 MB at most).
             #if os(Linux)
+            MallocTuning.restore()
             _ = mallocTrim(0)
             #endif
             db.checkpointAfterImport()
@@ -170,7 +205,7 @@ struct Server {
             printError("lightmeter: " + cli.t("insights over the imported logs: {{error}}", ["error": "\(error)"]))
         }
         // What the building of the indexes and the replay wrote.
-        if summary.lines > 0 { db.checkpointAfterImport() }
+        if summary.lines > 0 && !config.importOnly { db.checkpointAfterImport() }
     }
 
     /// One replay of the insights on a thread of its own, started once.
