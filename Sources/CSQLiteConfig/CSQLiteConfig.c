@@ -138,3 +138,21 @@ int lm_register_rows(sqlite3 *db) {
 int lm_bind_rows(sqlite3_stmt *stmt, int index, const lm_rows *rows) {
     return sqlite3_bind_pointer(stmt, index, (void *)rows, lm_rows_pointer_type, 0);
 }
+
+#if defined(__linux__)
+#include <errno.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int lm_thread_id(void) { return (int)syscall(SYS_gettid); }
+int lm_lower_thread_priority(int by) {
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int now = getpriority(PRIO_PROCESS, tid);
+    if (now == -1 && errno != 0) return -1;
+    return setpriority(PRIO_PROCESS, tid, now + by);
+}
+#else
+int lm_thread_id(void) { return -1; }
+int lm_lower_thread_priority(int by) { (void)by; return -1; }
+#endif

@@ -28,6 +28,8 @@ final class BatchWriter: @unchecked Sendable {
     /// of their objects went back to the reader's heap arena under its lock, and the reader's next
     /// allocations missed its thread cache.
     private var spent: [AppDatabase.Batch] = []
+    /// Batches submitted so far (each queued batch's `serial`).
+    private var submitted = 0
 
     /// Tests: called by the writer, within a transaction, before it looks for more batches.
     var beforeTakingMore: (() -> Void)?
@@ -37,6 +39,9 @@ final class BatchWriter: @unchecked Sendable {
         var lines: Int
         /// A full batch: more are coming right after it (an import catching up).
         var follows: Bool
+        /// Its raw lines are being compressed by the thread that queued it (`finish`).
+        var claimed = false
+        let serial: Int
 
         /// Its raw lines made into their compressed block, if not done yet.
         mutating func compress() {
@@ -60,9 +65,10 @@ final class BatchWriter: @unchecked Sendable {
                 beginsBulkLoad: Bool = false) throws {
         try rethrowPending()
         freeSpent()
+        submitted += 1
         var queued = Queued(batch: AppDatabase.Batch(out: out, raw: nil, checkpoints: checkpoints, nextID: nextID,
                                                      beginsBulkLoad: beginsBulkLoad),
-                            lines: lines, follows: follows)
+                            lines: lines, follows: follows, serial: submitted)
         // The raw lines are compressed by whichever thread has time for it: by the writer, unless
         // batches are waiting for it already (then here). An import that catches up keeps both
         // threads busy: the writer, waiting for the next batch, would otherwise sit idle while the
@@ -154,11 +160,27 @@ final class BatchWriter: @unchecked Sendable {
         written.removeAll()
     }
 
-    /// Waits for every queued batch to be written and committed.
+    /// Waits for every queued batch to be written and committed. Meanwhile this thread compresses the
+    /// raw lines of the batches still queued, from the last: at the end of an import the writer has
+    /// several batches left, and the thread that read them nothing else to do.
     func finish() throws {
         lock.withLock {
             finishing = true
             lock.broadcast()
+        }
+        while let (serial, out) = lock.withLock({ () -> (Int, TrackerOutput)? in
+            guard let i = pending.lastIndex(where: { !$0.claimed && $0.batch.raw == nil && !$0.batch.out.rawLines.isEmpty }) else { return nil }
+            pending[i].claimed = true
+            return (pending[i].serial, pending[i].batch.out)
+        }) {
+            let raw = RawBlock.compressed(out)
+            lock.withLock {
+                // Unless the writer took it meanwhile (then it compresses it itself).
+                if let i = pending.firstIndex(where: { $0.serial == serial }), pending[i].batch.raw == nil {
+                    pending[i].batch.raw = raw
+                    pending[i].batch.out.rawLines = RawLines()
+                }
+            }
         }
         queue.sync {}
         lock.withLock {

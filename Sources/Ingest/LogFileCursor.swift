@@ -22,7 +22,11 @@ public final class LogFileCursor {
     /// Called when no input has come for half a second (pipes, terminals, sockets); may throw to stop.
     public var onIdle: (() throws -> Void)?
     private var decoder: (any ChunkDecoder)?
-    private var pending: [UInt8] = []
+    /// The bytes read and not yet returned as lines: `[pos, count)` of `pending`, a buffer of
+    /// `capacity` bytes. A plain file is read straight into it (no copy through `chunk`).
+    private var pending: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var count = 0
     private var pos = 0
     private var eof = false
     private var started = false
@@ -38,11 +42,37 @@ public final class LogFileCursor {
             throw LogFileError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
+        capacity = 2 * max(1, chunkSize)
+        pending = .allocate(capacity: capacity)
     }
 
     deinit {
         if fd >= 0 { close(fd) }
         chunk.deallocate()
+        pending.deallocate()
+    }
+
+    /// Makes room for `more` bytes after `count`.
+    private func reserve(_ more: Int) {
+        guard count + more > capacity else { return }
+        var c = capacity
+        while c < count + more { c *= 2 }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        p.update(from: pending, count: count)
+        pending.deallocate()
+        pending = p
+        capacity = c
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(pending + count).copyMemory(from: base, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    private func copy(_ from: Int, _ length: Int) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: pending + from, count: length))
     }
 
     /// The file's inode and size now.
@@ -59,12 +89,12 @@ public final class LogFileCursor {
             if let r = takeLine() { return r }
             if try eof || !fill() {
                 eof = true
-                guard final, pos < pending.count else { return nil }
+                guard final, pos < count else { return nil }
                 // A last line with no newline.
-                let len = min(pending.count - pos, maxLineLength)
-                lineBuffer = Array(pending[pos..<(pos + len)])
-                offset += Int64(pending.count - pos)
-                pos = pending.count
+                let len = min(count - pos, maxLineLength)
+                lineBuffer = copy(pos, len)
+                offset += Int64(count - pos)
+                pos = count
                 return lineBuffer.withUnsafeBufferPointer { ($0, false) }
             }
         }
@@ -75,12 +105,11 @@ public final class LogFileCursor {
 
     private func takeLine() -> (UnsafeBufferPointer<UInt8>, Bool)? {
         while true {
-            let n = pending.count
+            let n = count
             guard pos < n else { return nil }
             let start = pos
-            let found: Int? = pending.withUnsafeBufferPointer { b in
-                guard let p = memchr(b.baseAddress! + start, 0x0A, n - start) else { return nil }
-                return b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
+            let found: Int? = memchr(pending + start, 0x0A, n - start).map {
+                pending.distance(to: $0.assumingMemoryBound(to: UInt8.self))
             }
             if skippingRest {
                 // The rest of a line that was cut: drop it up to its newline.
@@ -94,7 +123,7 @@ public final class LogFileCursor {
                 if n - start > maxLineLength {
                     // A line longer than allowed: deliver its beginning now, drop the rest.
                     truncatedLines += 1
-                    lineBuffer = Array(pending[start..<(start + maxLineLength)])
+                    lineBuffer = copy(start, maxLineLength)
                     offset += Int64(n - start)
                     pos = n
                     skippingRest = true
@@ -108,8 +137,7 @@ public final class LogFileCursor {
             if len > maxLineLength { truncatedLines += 1 }
             // The line where it lies in `pending`, which stays as it is until the next call (like
             // `lineBuffer` for the lines that need a copy).
-            let count = min(len, maxLineLength)
-            return pending.withUnsafeBufferPointer { (UnsafeBufferPointer(rebasing: $0[start..<(start + count)]), len > maxLineLength) }
+            return (UnsafeBufferPointer(start: pending + start, count: min(len, maxLineLength)), len > maxLineLength)
         }
     }
 
@@ -119,7 +147,8 @@ public final class LogFileCursor {
     private func fill() throws -> Bool {
         if eofAfterDamage { return false }
         if pos > 0 {
-            pending.removeFirst(pos)
+            if pos < count { memmove(pending, pending + pos, count - pos) }
+            count -= pos
             pos = 0
         }
         while true {
@@ -129,7 +158,10 @@ public final class LogFileCursor {
                 if r == 0 { try idle(); continue }
                 if r < 0 && errno == EINTR { continue }
             }
-            let n = read(fd, chunk.baseAddress, chunk.count)
+            // Once a file is known to be plain, it is read straight into `pending`.
+            let direct = started && decoder == nil
+            if direct { reserve(chunk.count) }
+            let n = read(fd, direct ? UnsafeMutableRawPointer(pending + count) : chunk.baseAddress, chunk.count)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw LogFileError(path: path, message: "read failed: \(String(cString: strerror(errno)))", offset: fileOffset)
@@ -139,6 +171,11 @@ public final class LogFileCursor {
                     damage = LogFileError(path: path, message: "the \(compression.rawValue) archive is truncated", offset: fileOffset)
                 }
                 return false
+            }
+            if direct {
+                fileOffset += Int64(n)
+                count += n
+                return true
             }
             let data = UnsafeRawBufferPointer(rebasing: chunk[0..<n])
             if !started {
@@ -153,20 +190,20 @@ public final class LogFileCursor {
             let at = fileOffset
             fileOffset += Int64(n)
             if var d = decoder {
-                let before = pending.count
+                let before = count
                 do {
-                    try d.decode(data) { out in pending.append(contentsOf: out) }
+                    try d.decode(data) { out in append(out) }
                 } catch let e as DecodeError {
                     damage = LogFileError(path: path, message: e.message, offset: at)
                     decoder = d
                     eofAfterDamage = true
-                    return pending.count > before
+                    return count > before
                 }
                 decoder = d
-                if eofAfterDamage { return pending.count > before }
-                if pending.count > before { return true }
+                if eofAfterDamage { return count > before }
+                if count > before { return true }
             } else {
-                pending.append(contentsOf: data)
+                append(data)
                 return true
             }
         }
@@ -178,10 +215,10 @@ public final class LogFileCursor {
     public func skip(_ count: Int64) throws {
         var left = count
         while left > 0 {
-            if pos >= pending.count {
+            if pos >= self.count {
                 guard try fill() else { return }
             }
-            let take = min(Int64(pending.count - pos), left)
+            let take = min(Int64(self.count - pos), left)
             pos += Int(take)
             offset += take
             left -= take

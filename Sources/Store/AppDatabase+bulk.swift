@@ -79,11 +79,17 @@ extension AppDatabase {
 
     @discardableResult
     static func finishBulkLoad(_ writer: any DatabaseWriter) throws -> Int {
-        let pending = try writer.read { db -> Bool in
-            try db.tableExists("meta")
-                && Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])! > 0
+        let pending = try writer.read { db -> (Bool, ClosedRange<Int64>?) in
+            guard try db.tableExists("meta") else { return (false, nil) }
+            let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])!
+            return (n > 0, try meta(bulkRollupKey, db).flatMap(parseHours))
         }
-        guard pending else { return 0 }
+        guard pending.0 else { return 0 }
+        // The larger intervals of the domains' counts are summed from the hours' rows (committed, and
+        // not changed by what follows) by another thread while this one builds the indexes: the sums
+        // are mostly reading, and the import's end waits for this transaction only.
+        let coarse = pending.1.map { CoarseSums(hours: $0, pool: writer as? DatabasePool) }
+        defer { coarse?.cancel() }
         return try writer.writeWithoutTransaction { db in
             // The sorts of CREATE INDEX spill to temporary files in runs of 4 MB (the size of the page
             // cache then): memory stays bounded whatever the size of the tables.
@@ -92,15 +98,16 @@ extension AppDatabase {
             var built = 0
             try Self.withTemporaryFiles(db) {
                 try db.inTransaction {
-                    if let hours = try meta(bulkRollupKey, db).flatMap(parseHours) {
-                        try Rollup.rebuildCoarseDomains(hours: hours, db)
-                    }
                     if let json = try meta(bulkLoadKey, db) {
                         let definitions = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
                         for (name, sql) in definitions.sorted(by: { $0.key < $1.key }) where try !db.indexExists(name) {
                             try db.execute(sql: sql)
                             built += 1
                         }
+                    }
+                    if let coarse {
+                        try Rollup.deleteCoarseDomains(hours: coarse.hours, db)
+                        for w in coarse.windows { try Rollup.insertDomainRows(coarse.rows(w, db), db) }
                     }
                     try db.execute(sql: "DELETE FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])
                     return .commit
@@ -122,5 +129,62 @@ extension AppDatabase {
 extension Database {
     func indexExists(_ name: String) throws -> Bool {
         try Bool.fetchOne(self, sql: "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) ?? false
+    }
+}
+
+/// The rows of the larger intervals of a bulk load's domain counts (`Rollup.coarseDomainRows`), one
+/// interval of the largest size after the other: made by a thread of their own from a pool's reader
+/// (at most two ahead of those taken, so that memory stays bounded), or on the writer's connection
+/// when there is no pool.
+final class CoarseSums: @unchecked Sendable {
+    let hours: ClosedRange<Int64>
+    let windows: ClosedRange<Int64>
+    private let parallel: Bool
+    private let lock = NSCondition()
+    private var made: [Int64: Result<[Rollup.DomainRow], any Error>] = [:]
+    private var taken: Int64
+    private var cancelled = false
+
+    init(hours: ClosedRange<Int64>, pool: DatabasePool?) {
+        self.hours = hours
+        windows = Rollup.coarseWindows(hours)
+        taken = windows.lowerBound
+        parallel = pool != nil
+        guard let pool else { return }
+        BackgroundThread.start(name: "lightmeter.coarse-sums") { [self] in
+            for w in windows {
+                let go = lock.withLock { () -> Bool in
+                    while !cancelled && w - taken >= 2 { lock.wait() }
+                    return !cancelled
+                }
+                guard go else { return }
+                let r = Result { try pool.read { try Rollup.coarseDomainRows(window: w, hours: hours, $0) } }
+                lock.withLock {
+                    made[w] = r
+                    lock.broadcast()
+                }
+                if case .failure = r { return }
+            }
+        }
+    }
+
+    /// The rows of interval `w`, in the order of the windows.
+    func rows(_ w: Int64, _ db: Database) throws -> [Rollup.DomainRow] {
+        guard parallel else { return try Rollup.coarseDomainRows(window: w, hours: hours, db) }
+        let r = lock.withLock { () -> Result<[Rollup.DomainRow], any Error> in
+            while made[w] == nil { lock.wait() }
+            taken = w + 1
+            lock.broadcast()
+            return made.removeValue(forKey: w)!
+        }
+        return try r.get()
+    }
+
+    /// Stops the thread that makes them (the transaction ended before it took them all).
+    func cancel() {
+        lock.withLock {
+            cancelled = true
+            lock.broadcast()
+        }
     }
 }

@@ -357,14 +357,25 @@ public final class Checkpointer: @unchecked Sendable {
         guard start else { return }
         queue.async { [self] in
             defer { lock.withLock { running = false } }
-            checkpoint()
+            checkpointInBackground()
         }
     }
 
     /// A passive checkpoint now, whatever was written since the last.
     func checkpointNow() {
         lock.withLock { bytesSince = 0 }
-        queue.async { [self] in checkpoint() }
+        queue.async { [self] in checkpointInBackground() }
+    }
+
+    /// Runs a checkpoint on a background thread (`BackgroundThread`) and waits for it: the queue's
+    /// own thread may run other work later, at the priority it had.
+    private func checkpointInBackground() {
+        let done = DispatchSemaphore(value: 0)
+        BackgroundThread.start(name: "lightmeter.checkpoint") { [self] in
+            checkpoint()
+            done.signal()
+        }
+        done.wait()
     }
 
     private func checkpoint() {
@@ -387,5 +398,23 @@ public final class Checkpointer: @unchecked Sendable {
     /// Waits for a running checkpoint (tests, a clean stop).
     public func wait() {
         queue.sync {}
+    }
+}
+
+/// Threads of background work (the insights' replay after an import, WAL checkpoints, the sums of a bulk
+/// load's end) yield the processor to the import's own threads: at the end of an import, the
+/// building of the search indexes is the one thing everything waits for.
+public enum BackgroundThread {
+    /// How much the nice value of a background thread is raised.
+    public static let niceness: Int32 = 5
+
+    /// Runs `body` on a new thread of lower priority, which ends with it.
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        let thread = Thread {
+            _ = lm_lower_thread_priority(niceness)
+            body()
+        }
+        thread.name = name
+        thread.start()
     }
 }

@@ -171,32 +171,86 @@ struct Rollup {
     static let upsertDomainRows = RowBatch.insertSQL("rollup_domain", ["size", "bucket", "domain", "status", "n"],
                                                      tail: "ON CONFLICT(size, status, bucket, domain) DO UPDATE SET n = n + excluded.n")
 
-    /// The domain rows of the larger intervals that overlap hours `hours`, summed again from the
-    /// hours' rows (which every write keeps exact).
-    static func rebuildCoarseDomains(hours: ClosedRange<Int64>, _ db: Database) throws {
-        // Every status named, so that the key (size, status, bucket, domain) reads ranges of intervals.
+    /// A row of `rollup_domain`.
+    struct DomainRow { var size: Int64; var status: String; var bucket: Int64; var domain: String; var n: Int }
+
+    /// The intervals of the largest size (numbered from 1970) that overlap hours `hours`: the larger
+    /// intervals are summed again one of these at a time (each holds whole days and weeks).
+    static func coarseWindows(_ hours: ClosedRange<Int64>) -> ClosedRange<Int64> {
+        let per = domainSizes.last! / domainBucket
+        return (hours.lowerBound / per)...(hours.upperBound / per)
+    }
+
+    /// Deletes the domain rows of the larger intervals that overlap hours `hours` (`coarseDomainRows`
+    /// gives them again).
+    static func deleteCoarseDomains(hours: ClosedRange<Int64>, _ db: Database) throws {
         let statuses = outcomes.map { "'\($0)'" }.joined(separator: ", ")
         for size in domainSizes where size > domainBucket {
             let per = size / domainBucket
-            let first = hours.lowerBound / per, last = hours.upperBound / per
             try db.execute(sql: "DELETE FROM rollup_domain WHERE size = ? AND status IN (\(statuses), '\(allStatuses)') AND bucket BETWEEN ? AND ?",
-                           arguments: [size, first, last])
-            for status in outcomes {
-                try db.execute(sql: """
-                    INSERT INTO rollup_domain (size, bucket, domain, status, n)
-                    SELECT ?1, bucket / ?2, domain, status, SUM(n) FROM rollup_domain
-                    WHERE size = ?3 AND status = ?4 AND bucket BETWEEN ?5 AND ?6
-                    GROUP BY bucket / ?2, domain HAVING SUM(n) != 0
-                    """, arguments: [size, per, domainBucket, status, first * per, (last + 1) * per - 1])
+                           arguments: [size, hours.lowerBound / per, hours.upperBound / per])
+        }
+    }
+
+    /// The domain rows of the larger intervals that overlap hours `hours` and lie in `window` (an
+    /// interval of the largest size), summed from the hours' rows (which every write keeps exact), with
+    /// the rows of every status together (`*`) from a day up; in the order of the table's key. Only
+    /// reads: another connection may make them while the writer builds the search indexes.
+    static func coarseDomainRows(window: Int64, hours: ClosedRange<Int64>, _ db: Database) throws -> [DomainRow] {
+        let sizes = domainSizes.filter { $0 > domainBucket }
+        let per = domainSizes.last! / domainBucket
+        precondition(sizes.allSatisfy { per % ($0 / domainBucket) == 0 }, "each interval size divides the largest")
+        struct Key: Hashable { var size: Int64; var status: String; var bucket: Int64; var domain: String }
+        var sums: [Key: Int] = [:]
+        let statuses = outcomes.map { "'\($0)'" }.joined(separator: ", ")
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT status, bucket, domain, n FROM rollup_domain
+            WHERE size = ? AND status IN (\(statuses)) AND bucket BETWEEN ? AND ?
+            """, arguments: [domainBucket, window * per, (window + 1) * per - 1])
+        while let r = try rows.next() {
+            let status: String = r[0], hour: Int64 = r[1], domain: String = r[2], n: Int = r[3]
+            for size in sizes {
+                let p = size / domainBucket
+                let bucket = hour / p
+                // Only the intervals that overlap the hours summed again: the others are left as they are.
+                guard bucket >= hours.lowerBound / p, bucket <= hours.upperBound / p else { continue }
+                sums[Key(size: size, status: status, bucket: bucket, domain: domain), default: 0] += n
+                if size >= allStatusFrom {
+                    sums[Key(size: size, status: allStatuses, bucket: bucket, domain: domain), default: 0] += n
+                }
             }
-            if size >= allStatusFrom {
-                try db.execute(sql: """
-                    INSERT INTO rollup_domain (size, bucket, domain, status, n)
-                    SELECT size, bucket, domain, ?, SUM(n) FROM rollup_domain
-                    WHERE size = ? AND status IN (\(statuses)) AND bucket BETWEEN ? AND ?
-                    GROUP BY bucket, domain HAVING SUM(n) != 0
-                    """, arguments: [allStatuses, size, first, last])
+        }
+        return sums.filter { $0.value != 0 }
+            .map { DomainRow(size: $0.key.size, status: $0.key.status, bucket: $0.key.bucket, domain: $0.key.domain, n: $0.value) }
+            .sorted { a, b in
+                if a.size != b.size { return a.size < b.size }
+                if a.status != b.status { return a.status < b.status }
+                if a.bucket != b.bucket { return a.bucket < b.bucket }
+                return a.domain < b.domain
             }
+    }
+
+    static let insertDomainRows = RowBatch.insertSQL("rollup_domain", ["size", "status", "bucket", "domain", "n"])
+
+    /// Inserts rows made by `coarseDomainRows` (their intervals deleted first).
+    static func insertDomainRows(_ rows: [DomainRow], _ db: Database) throws {
+        var batch = RowBatch(columns: 5, rows: rows.count)
+        for r in rows {
+            batch.add(r.size)
+            batch.add(r.status)
+            batch.add(r.bucket)
+            batch.add(r.domain)
+            batch.add(r.n)
+        }
+        try batch.insert(insertDomainRows, db)
+    }
+
+    /// The domain rows of the larger intervals that overlap hours `hours`, summed again from the
+    /// hours' rows, on one connection.
+    static func rebuildCoarseDomains(hours: ClosedRange<Int64>, _ db: Database) throws {
+        try deleteCoarseDomains(hours: hours, db)
+        for w in coarseWindows(hours) {
+            try insertDomainRows(coarseDomainRows(window: w, hours: hours, db), db)
         }
     }
 

@@ -227,7 +227,10 @@ struct Server {
                 defer { started = true }
                 return !started
             }) else { return }
-            DispatchQueue.global().async(group: done) { [self] in
+            // On a thread of lower priority: the import's end waits for the search indexes, not for this.
+            done.enter()
+            BackgroundThread.start(name: "lightmeter.replay") { [self] in
+                defer { done.leave() }
                 let r = Result { try insights.replayImported(shouldStop: { self.stop.isSet }) }
                 lock.withLock { result = r }
             }

@@ -71,6 +71,84 @@ import Tracking
         }
     }
 
+    /// The end of a bulk load sums the larger intervals of the domains' counts again from the hours'
+    /// rows, one interval of four weeks at a time: on a thread of their own from a pool's reader while
+    /// the writer builds the indexes (a workspace), or on the writer's connection (in memory). Both give
+    /// what SQL sums give, and leave the intervals outside the hours of the load as they were.
+    @Test func aBulkLoadSumsTheLargerIntervalsAgainOverSeveralFourWeekIntervals() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        let firstHour: Int64 = 492_000, lastHour = firstHour + 24 * 7 * 11   // 11 weeks of hours
+        let loaded = (firstHour + 24 * 9 + 5)...(firstHour + 24 * 7 * 10 + 3)     // the bulk load's hours
+        let statuses = Rollup.outcomes + ["returned"]                           // one the sums leave out
+        var rng = SystemRandomNumberGenerator()
+        var hourRows: [(Int64, String, String, Int)] = []
+        for hour in stride(from: firstHour, through: lastHour, by: 5) {
+            for d in 0..<6 where Int.random(in: 0..<3, using: &rng) > 0 {
+                let status = statuses.randomElement(using: &rng)!
+                hourRows.append((hour, "d\(d).example", status, Int.random(in: -2...9, using: &rng)))
+            }
+        }
+        // Rows of the larger intervals before the bulk load's end: wrong where they will be summed again.
+        let stale: [(Int64, Int64, String, String, Int)] = Rollup.domainSizes.dropFirst().flatMap { size in
+            let per = size / Rollup.domainBucket
+            return stride(from: firstHour / per, through: lastHour / per, by: 1).map { (size, $0, "d1.example", "sent", 1000) }
+        }
+        func load(_ db: AppDatabase) throws {
+            try db.writer.write { db in
+                for (hour, domain, status, n) in hourRows {
+                    try db.execute(sql: """
+                        INSERT INTO rollup_domain (size, bucket, domain, status, n) VALUES (3600, ?, ?, ?, ?)
+                        ON CONFLICT DO UPDATE SET n = n + excluded.n
+                        """, arguments: [hour, domain, status, n])
+                }
+                for (size, bucket, domain, status, n) in stale {
+                    try db.execute(sql: "INSERT OR REPLACE INTO rollup_domain (size, bucket, domain, status, n) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [size, bucket, domain, status, n])
+                }
+                try AppDatabase.setMeta(AppDatabase.bulkRollupKey, "\(loaded.lowerBound) \(loaded.upperBound)", db)
+            }
+        }
+        // What the larger intervals should hold: SQL's sums of the hours, for those that overlap the load.
+        func expected(_ db: AppDatabase) throws -> [Row] {
+            try db.reader.read { db in
+                var rows: [Row] = []
+                for size in Rollup.domainSizes.dropFirst() {
+                    let per = size / Rollup.domainBucket
+                    let (lo, hi) = (loaded.lowerBound / per, loaded.upperBound / per)
+                    rows += try Row.fetchAll(db, sql: """
+                        SELECT ?1 AS size, bucket / ?2 AS bucket, domain, status, SUM(n) AS n FROM rollup_domain
+                        WHERE size = 3600 AND status IN ('bounced', 'deferred', 'expired', 'pending', 'sent') AND bucket / ?2 BETWEEN ?3 AND ?4
+                        GROUP BY bucket / ?2, domain, status HAVING SUM(n) != 0
+                        UNION ALL
+                        SELECT ?1, bucket / ?2, domain, '*', SUM(n) FROM rollup_domain
+                        WHERE size = 3600 AND status IN ('bounced', 'deferred', 'expired', 'pending', 'sent') AND bucket / ?2 BETWEEN ?3 AND ?4
+                            AND ?1 >= 86400
+                        GROUP BY bucket / ?2, domain HAVING SUM(n) != 0
+                        UNION ALL
+                        SELECT size, bucket, domain, status, n FROM rollup_domain WHERE size = ?1 AND bucket NOT BETWEEN ?3 AND ?4
+                        """, arguments: [size, per, lo, hi])
+                }
+                return rows.sorted { "\($0)" < "\($1)" }
+            }
+        }
+        func coarse(_ db: AppDatabase) throws -> [Row] {
+            try db.reader.read { db in
+                try Row.fetchAll(db, sql: "SELECT size, bucket, domain, status, n FROM rollup_domain WHERE size > 3600")
+            }.sorted { "\($0)" < "\($1)" }
+        }
+        #expect(Rollup.coarseWindows(loaded).count >= 3)
+        for db in [try AppDatabase.open(workspace: ws), try AppDatabase.inMemory()] {
+            try load(db)
+            let want = try expected(db)
+            #expect(try db.isBulkLoading() == false)
+            #expect(try db.finishBulkLoad() == 0)
+            #expect(try db.reader.read { try AppDatabase.meta(AppDatabase.bulkRollupKey, $0) } == nil)
+            let got = try coarse(db)
+            #expect(got.count > 100 && got == want, "\(got.count) rows, \(want.count) expected")
+        }
+    }
+
     @Test func periodsSplitIntoAlignedPieces() {
         let week: Int64 = 604_800, day: Int64 = 86400
         #expect(Rollup.pieces(0, 2 * week, sizes: [3600, day, week]).map { [$0.size, $0.from, $0.to] } == [[week, 0, 2]])

@@ -44,4 +44,11 @@ int lm_register_rows(sqlite3 *db);
 /// until the statement is reset.
 int lm_bind_rows(sqlite3_stmt *stmt, int index, const lm_rows *rows);
 
+/// The calling thread's id (Linux's `gettid`), or -1 where there is none.
+int lm_thread_id(void);
+
+/// Raises the calling thread's nice value by `by` (Linux: threads have their own), which an unprivileged
+/// process cannot take back: for threads of their own that end with their work. 0 when done, -1 if not.
+int lm_lower_thread_priority(int by);
+
 #endif
