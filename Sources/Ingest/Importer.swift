@@ -28,10 +28,12 @@ public struct ImportSummary: Sendable {
     /// Counts a parsed line: unknown shapes, Postfix lines, Postfix lines not understood.
     @inline(__always)
     mutating func count(_ record: Record) {
-        if record.isUnsupported { unsupported += 1 }
+        // The payload's case read once: getting the tag of this many-cased enum is a call of its own.
+        let unknown = record.isUnsupported
+        if unknown { unsupported += 1 }
         if record.isPostfix {
             postfixLines += 1
-            if record.isUnsupported { postfixUnsupported += 1 }
+            if unknown { postfixUnsupported += 1 }
         }
     }
 

@@ -147,6 +147,8 @@ public struct Tracker: Sendable {
 
     /// Everything produced since the last call.
     public mutating func drain() -> TrackerOutput {
+        // Room for all at once: grown by doubling, the array of (large) messages was copied again and again.
+        output.messages.reserveCapacity(output.messages.count + dirty.count)
         for id in dirty {
             if let i = live.index(forKey: id) {
                 live.withValue(at: i) { $0.drainPending = false }
