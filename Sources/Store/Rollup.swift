@@ -130,7 +130,7 @@ struct Rollup {
     }
 
     /// Writes the counts. With `coarseDomains` false (a bulk load), the domains' counts go to the
-    /// hours' rows only; `rebuildCoarseDomains` sums the larger intervals from them at its end.
+    /// hours' rows only; the end of the bulk load sums the larger intervals from them (`coarseDomainRows`).
     func apply(_ db: Database, coarseDomains: Bool = true) throws {
         let status = statusRows()
         if !status.isEmpty {
@@ -230,7 +230,7 @@ struct Rollup {
             }
     }
 
-    static let insertDomainRows = RowBatch.insertSQL("rollup_domain", ["size", "status", "bucket", "domain", "n"])
+    static let insertDomainRowsSQL = RowBatch.insertSQL("rollup_domain", ["size", "status", "bucket", "domain", "n"])
 
     /// Inserts rows made by `coarseDomainRows` (their intervals deleted first).
     static func insertDomainRows(_ rows: [DomainRow], _ db: Database) throws {
@@ -242,16 +242,7 @@ struct Rollup {
             batch.add(r.domain)
             batch.add(r.n)
         }
-        try batch.insert(insertDomainRows, db)
-    }
-
-    /// The domain rows of the larger intervals that overlap hours `hours`, summed again from the
-    /// hours' rows, on one connection.
-    static func rebuildCoarseDomains(hours: ClosedRange<Int64>, _ db: Database) throws {
-        try deleteCoarseDomains(hours: hours, db)
-        for w in coarseWindows(hours) {
-            try insertDomainRows(coarseDomainRows(window: w, hours: hours, db), db)
-        }
+        try batch.insert(insertDomainRowsSQL, db)
     }
 
     /// Creates the tables and counts what is stored already.
