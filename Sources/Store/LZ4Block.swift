@@ -81,21 +81,22 @@ public enum LZ4Block {
         if n > matchStartLimit && n < Int(Int32.max) {
             let table = UnsafeMutablePointer<Int32>.allocate(capacity: 1 << hashBits)
             defer { table.deallocate() }
-            table.initialize(repeating: -1, count: 1 << hashBits)
+            // Empty entries are far enough back never to be within an offset's reach.
+            table.initialize(repeating: Int32.min, count: 1 << hashBits)
             var ip = 0
             search: while true {
                 // Looks for four bytes seen before, stepping faster through data that does not repeat.
                 var ref = 0
                 var attempts = 1 << 6
                 while true {
-                    let v = read32(base, ip)
                     // Eight bytes readable: `ip` is below `startLimit`, 11 bytes before the end.
-                    let h = hash(read64(base, ip))
+                    let w = read64(base, ip)
+                    let h = hash(w)
                     ref = Int(table[h])
                     // Wrapping arithmetic here: positions are below 2^31 (checked above), and
                     // the checks of overflow were a tenth of the loop.
                     table[h] = Int32(truncatingIfNeeded: ip)
-                    if ref >= 0 && ip &- ref <= maxOffset && read32(base, ref) == v { break }
+                    if ip &- ref <= maxOffset && read32(base, ref) == UInt32(truncatingIfNeeded: w) { break }
                     ip &+= attempts &>> 6
                     attempts &+= 1
                     if ip >= startLimit { break search }
