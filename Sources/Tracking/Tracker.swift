@@ -629,23 +629,38 @@ public struct Tracker: Sendable {
     /// and went before: the lines of two messages merged later read back in the same order every time).
     mutating func drainRaw() {
         var out = RawLines()
-        let ids = rawChains.allKeys.sorted()
-        out.bytes.reserveCapacity(rawArena.count + rawEntries.count)
-        out.messages.reserveCapacity(ids.count)
-        rawArena.withUnsafeBufferPointer { arena in
-            for id in ids {
-                let chain = rawChains[id]!
-                guard chain.bytes > 0 else { continue }
-                let offset = out.bytes.count
-                var e = chain.head
-                while e >= 0 {
-                    let entry = rawEntries[Int(e)]
-                    if out.bytes.count > offset { out.bytes.append(0x0A) }
-                    out.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: arena[Int(entry.start)..<Int(entry.start + entry.count)]))
-                    e = entry.next
+        // The chains in the order of their messages' ids (read where they are, not looked up again).
+        var chains: [(id: Int64, chain: RawChain)] = []
+        chains.reserveCapacity(rawChains.count)
+        for i in rawChains.indices where rawChains[at: i].bytes > 0 { chains.append((rawChains.key(at: i), rawChains[at: i])) }
+        chains.sort { $0.id < $1.id }
+        out.messages.reserveCapacity(chains.count)
+        // At most one newline per line: the joined lines are written straight into their buffer, a
+        // `memcpy` per line (an array's append checked its room and its storage line after line).
+        let room = rawArena.count + rawEntries.count
+        out.bytes = [UInt8](unsafeUninitializedCapacity: room) { buffer, written in
+            var at = 0
+            rawArena.withUnsafeBufferPointer { arena in
+                rawEntries.withUnsafeBufferPointer { entries in
+                    for (id, chain) in chains {
+                        let offset = at
+                        var e = chain.head
+                        while e >= 0 {
+                            let entry = entries[Int(e)]
+                            if at > offset {
+                                buffer[at] = 0x0A
+                                at += 1
+                            }
+                            let n = Int(entry.count)
+                            if n > 0 { (buffer.baseAddress! + at).initialize(from: arena.baseAddress! + Int(entry.start), count: n) }
+                            at += n
+                            e = entry.next
+                        }
+                        out.messages.append((id, Int32(offset), Int32(at - offset)))
+                    }
                 }
-                out.messages.append((id, Int32(offset), Int32(out.bytes.count - offset)))
             }
+            written = at
         }
         output.rawLines = out
         rawArena.removeAll(keepingCapacity: true)
