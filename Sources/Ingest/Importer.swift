@@ -28,12 +28,17 @@ public struct ImportSummary: Sendable {
     /// Counts a parsed line: unknown shapes, Postfix lines, Postfix lines not understood.
     @inline(__always)
     mutating func count(_ record: Record) {
-        // The payload's case read once: getting the tag of this many-cased enum is a call of its own.
-        let unknown = record.isUnsupported
-        if unknown { unsupported += 1 }
-        if record.isPostfix {
+        // The payload's case read once, in one branch: getting the tag of this many-cased enum is a
+        // call of its own (after a copy of the payload), which the optimizer made again for a second
+        // test of a `let` it held.
+        if record.isUnsupported {
+            unsupported += 1
+            if record.isPostfix {
+                postfixLines += 1
+                postfixUnsupported += 1
+            }
+        } else if record.isPostfix {
             postfixLines += 1
-            if unknown { postfixUnsupported += 1 }
         }
     }
 
