@@ -647,11 +647,13 @@ public struct Tracker: Sendable {
                         var e = chain.head
                         while e >= 0 {
                             let entry = entries[Int(e)]
+                            let n = Int(entry.count)
+                            // Each line is in one chain once: the room counted holds them all.
+                            precondition(at + 1 + n <= room, "raw lines beyond the room counted for them")
                             if at > offset {
                                 buffer[at] = 0x0A
                                 at += 1
                             }
-                            let n = Int(entry.count)
                             if n > 0 { (buffer.baseAddress! + at).initialize(from: arena.baseAddress! + Int(entry.start), count: n) }
                             at += n
                             e = entry.next
