@@ -107,7 +107,7 @@ extension AppDatabase {
                     }
                     if let coarse {
                         try Rollup.deleteCoarseDomains(hours: coarse.hours, db)
-                        for w in coarse.windows { try Rollup.insertDomainRows(coarse.rows(w, db), db) }
+                        for w in coarse.windows { try Rollup.addDomainRows(coarse.rows(w, db), db) }
                     }
                     try db.execute(sql: "DELETE FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])
                     return .commit
@@ -141,7 +141,7 @@ final class CoarseSums: @unchecked Sendable {
     let windows: ClosedRange<Int64>
     private let parallel: Bool
     private let lock = NSCondition()
-    private var made: [Int64: Result<[Rollup.DomainRow], any Error>] = [:]
+    private var made: [Int64: Result<[(key: Rollup.SizedDomainKey, value: Int)], any Error>] = [:]
     private var taken: Int64
     private var cancelled = false
 
@@ -169,9 +169,9 @@ final class CoarseSums: @unchecked Sendable {
     }
 
     /// The rows of interval `w`, in the order of the windows.
-    func rows(_ w: Int64, _ db: Database) throws -> [Rollup.DomainRow] {
+    func rows(_ w: Int64, _ db: Database) throws -> [(key: Rollup.SizedDomainKey, value: Int)] {
         guard parallel else { return try Rollup.coarseDomainRows(window: w, hours: hours, db) }
-        let r = lock.withLock { () -> Result<[Rollup.DomainRow], any Error> in
+        let r = lock.withLock { () -> Result<[(key: Rollup.SizedDomainKey, value: Int)], any Error> in
             while made[w] == nil { lock.wait() }
             taken = w + 1
             lock.broadcast()

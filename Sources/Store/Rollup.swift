@@ -147,32 +147,36 @@ struct Rollup {
                 try st.run(db)
             }
         }
-        let domain = domainRows(coarse: coarseDomains)
-        if !domain.isEmpty {
-            // In key order: the B-tree is walked once, not jumped around.
-            let keys = domain.filter { $0.value != 0 }.sorted { a, b in
-                if a.key.size != b.key.size { return a.key.size < b.key.size }
-                if a.key.status != b.key.status { return a.key.status < b.key.status }
-                if a.key.bucket != b.key.bucket { return a.key.bucket < b.key.bucket }
-                return a.key.domain < b.key.domain
-            }
-            var rows = RowBatch(columns: 5, rows: keys.count)
-            for (k, n) in keys {
-                rows.add(k.size)
-                rows.add(k.bucket)
-                rows.add(k.domain)
-                rows.add(k.status)
-                rows.add(n)
-            }
-            try rows.insert(Self.upsertDomainRows, db)
+        try Self.addDomainRows(Self.inKeyOrder(domainRows(coarse: coarseDomains)), db)
+    }
+
+    /// Domain rows that count something, in the order of the table's key: written in that order, the
+    /// B-tree is walked once, not jumped around.
+    static func inKeyOrder(_ rows: [SizedDomainKey: Int]) -> [(key: SizedDomainKey, value: Int)] {
+        rows.filter { $0.value != 0 }.sorted { a, b in
+            if a.key.size != b.key.size { return a.key.size < b.key.size }
+            if a.key.status != b.key.status { return a.key.status < b.key.status }
+            if a.key.bucket != b.key.bucket { return a.key.bucket < b.key.bucket }
+            return a.key.domain < b.key.domain
         }
+    }
+
+    /// Adds counts to the domain rows (`inKeyOrder`'s), making the rows that are not there.
+    static func addDomainRows(_ rows: [(key: SizedDomainKey, value: Int)], _ db: Database) throws {
+        guard !rows.isEmpty else { return }
+        var batch = RowBatch(columns: 5, rows: rows.count)
+        for (k, n) in rows {
+            batch.add(k.size)
+            batch.add(k.bucket)
+            batch.add(k.domain)
+            batch.add(k.status)
+            batch.add(n)
+        }
+        try batch.insert(upsertDomainRows, db)
     }
 
     static let upsertDomainRows = RowBatch.insertSQL("rollup_domain", ["size", "bucket", "domain", "status", "n"],
                                                      tail: "ON CONFLICT(size, status, bucket, domain) DO UPDATE SET n = n + excluded.n")
-
-    /// A row of `rollup_domain`.
-    struct DomainRow { var size: Int64; var status: String; var bucket: Int64; var domain: String; var n: Int }
 
     /// The intervals of the largest size (numbered from 1970) that overlap hours `hours`: the larger
     /// intervals are summed again one of these at a time (each holds whole days and weeks).
@@ -193,56 +197,26 @@ struct Rollup {
     }
 
     /// The domain rows of the larger intervals that overlap hours `hours` and lie in `window` (an
-    /// interval of the largest size), summed from the hours' rows (which every write keeps exact), with
-    /// the rows of every status together (`*`) from a day up; in the order of the table's key. Only
-    /// reads: another connection may make them while the writer builds the search indexes.
-    static func coarseDomainRows(window: Int64, hours: ClosedRange<Int64>, _ db: Database) throws -> [DomainRow] {
-        let sizes = domainSizes.filter { $0 > domainBucket }
+    /// interval of the largest size), summed from the hours' rows (which every write keeps exact) as
+    /// `domainRows` sums a transaction's, in the order of the table's key (`inKeyOrder`). Only reads:
+    /// another connection may make them while the writer builds the search indexes.
+    static func coarseDomainRows(window windowNumber: Int64, hours: ClosedRange<Int64>, _ db: Database) throws -> [(key: SizedDomainKey, value: Int)] {
         let per = domainSizes.last! / domainBucket
-        precondition(sizes.allSatisfy { per % ($0 / domainBucket) == 0 }, "each interval size divides the largest")
-        struct Key: Hashable { var size: Int64; var status: String; var bucket: Int64; var domain: String }
-        var sums: [Key: Int] = [:]
+        precondition(domainSizes.allSatisfy { per % ($0 / domainBucket) == 0 }, "each interval size divides the largest")
+        var window = Rollup()
         let statuses = outcomes.map { "'\($0)'" }.joined(separator: ", ")
         let rows = try Row.fetchCursor(db, sql: """
             SELECT status, bucket, domain, n FROM rollup_domain
             WHERE size = ? AND status IN (\(statuses)) AND bucket BETWEEN ? AND ?
-            """, arguments: [domainBucket, window * per, (window + 1) * per - 1])
+            """, arguments: [domainBucket, windowNumber * per, (windowNumber + 1) * per - 1])
         while let r = try rows.next() {
-            let status: String = r[0], hour: Int64 = r[1], domain: String = r[2], n: Int = r[3]
-            for size in sizes {
-                let p = size / domainBucket
-                let bucket = hour / p
-                // Only the intervals that overlap the hours summed again: the others are left as they are.
-                guard bucket >= hours.lowerBound / p, bucket <= hours.upperBound / p else { continue }
-                sums[Key(size: size, status: status, bucket: bucket, domain: domain), default: 0] += n
-                if size >= allStatusFrom {
-                    sums[Key(size: size, status: allStatuses, bucket: bucket, domain: domain), default: 0] += n
-                }
-            }
+            window.domain[DomainKey(bucket: r[1], domain: r[2], status: r[0]), default: 0] += r[3] as Int
         }
-        return sums.filter { $0.value != 0 }
-            .map { DomainRow(size: $0.key.size, status: $0.key.status, bucket: $0.key.bucket, domain: $0.key.domain, n: $0.value) }
-            .sorted { a, b in
-                if a.size != b.size { return a.size < b.size }
-                if a.status != b.status { return a.status < b.status }
-                if a.bucket != b.bucket { return a.bucket < b.bucket }
-                return a.domain < b.domain
-            }
-    }
-
-    static let insertDomainRowsSQL = RowBatch.insertSQL("rollup_domain", ["size", "status", "bucket", "domain", "n"])
-
-    /// Inserts rows made by `coarseDomainRows` (their intervals deleted first).
-    static func insertDomainRows(_ rows: [DomainRow], _ db: Database) throws {
-        var batch = RowBatch(columns: 5, rows: rows.count)
-        for r in rows {
-            batch.add(r.size)
-            batch.add(r.status)
-            batch.add(r.bucket)
-            batch.add(r.domain)
-            batch.add(r.n)
-        }
-        try batch.insert(insertDomainRowsSQL, db)
+        // Only the intervals that overlap the hours summed again: the others are left as they are.
+        return inKeyOrder(window.domainRows().filter { k, _ in
+            let p = k.size / domainBucket
+            return k.size > domainBucket && k.bucket >= hours.lowerBound / p && k.bucket <= hours.upperBound / p
+        })
     }
 
     /// Creates the tables and counts what is stored already.
