@@ -139,6 +139,62 @@ int lm_bind_rows(sqlite3_stmt *stmt, int index, const lm_rows *rows) {
     return sqlite3_bind_pointer(stmt, index, (void *)rows, lm_rows_pointer_type, 0);
 }
 
+#include <stdint.h>
+
+/// The bytes of `x` in 'A'...'Z' made lower case, eight at a time: a byte's high bit in `ge_a` says its
+/// low seven bits are at least 'A', in `gt_z` more than 'Z'; bytes of 0x80 and more are left alone.
+static inline uint64_t lm_ascii_lower8(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t low7 = x & ~high;
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones;
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;
+    uint64_t upper = (ge_a ^ gt_z) & ~x & high;
+    return x | (upper >> 2);
+}
+
+static inline uint64_t lm_word(const uint8_t *p, size_t n) {
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+sqlite3_int64 lm_search_key(const void *bytes, sqlite3_int64 length) {
+    const uint8_t *p = bytes;
+    size_t n = (size_t)length;
+    uint64_t h = 0x9E3779B97F4A7C15ULL * ((uint64_t)n + 1);
+    while (n > 0) {
+        size_t k = n < 8 ? n : 8;
+        h = (h ^ lm_ascii_lower8(lm_word(p, k))) * 0x9FB21C651E98DF25ULL;
+        h ^= h >> 29;
+        p += k;
+        n -= k;
+    }
+    // splitmix64's finalizer.
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+    h ^= h >> 31;
+    return (sqlite3_int64)h;
+}
+
+static void lm_search_key_sql(sqlite3_context *context, int argc, sqlite3_value **argv) {
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(context);
+        return;
+    }
+    const unsigned char *text = sqlite3_value_text(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    sqlite3_result_int64(context, lm_search_key(text ? text : (const unsigned char *)"", n));
+}
+
+int lm_register_search_key(sqlite3 *db) {
+    return sqlite3_create_function(db, "lm_search_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   lm_search_key_sql, NULL, NULL);
+}
+
 #if defined(__linux__)
 #include <errno.h>
 #include <sys/resource.h>

@@ -93,42 +93,7 @@ extension AppDatabase {
             var rejections: [FoundRejection] = []
             var more = false
             if q.status != .rejected {
-                var sql = "SELECT * FROM messages m WHERE m.origin != 'notification'"
-                var args: StatementArguments = []
-                if let f = q.from { sql += " AND m.first_seen >= ?"; args += [f] }
-                if let t = q.to { sql += " AND m.first_seen < ?"; args += [t] }
-                if let s = q.sender {
-                    let (clause, a) = Self.addressClause("m.sender", s, partial: q.partial)
-                    sql += " AND " + clause
-                    args += a
-                }
-                if let r = q.recipient {
-                    let (c1, a1) = Self.addressClause("recipient", r, partial: q.partial)
-                    let (c2, a2) = Self.addressClause("orig_recipient", r, partial: q.partial)
-                    sql += " AND m.id IN (SELECT message_id FROM deliveries WHERE \(c1) UNION SELECT message_id FROM deliveries WHERE \(c2))"
-                    args += a1
-                    args += a2
-                }
-                if let qid = q.queueID?.trimmingCharacters(in: .whitespaces), !qid.isEmpty {
-                    sql += " AND (m.queue_id = ? OR (m.queue_ids != m.queue_id AND instr(';' || m.queue_ids || ';', ';' || ? || ';') > 0))"
-                    args += [qid, qid]
-                }
-                if let mid = q.messageID.map(Self.bareMessageID), !mid.isEmpty {
-                    sql += " AND m.message_id = ?"
-                    args += [mid]
-                }
-                if let s = q.status {
-                    switch s {
-                    case .returned: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.returned)"
-                    case .received: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'sent' AND d.direction != 'outbound')"
-                    case .sent: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'sent' AND d.direction = 'outbound')"
-                    default:
-                        sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = ?)"
-                        args += [s.rawValue]
-                    }
-                }
-                sql += " ORDER BY m.first_seen DESC, m.id DESC LIMIT ? OFFSET ?"
-                args += [q.limit + 1, q.offset]
+                let (sql, args) = Self.messagesSQL(q)
                 let rows = try Row.fetchAll(db, sql: sql, arguments: args)
                 more = rows.count > q.limit
                 for row in rows.prefix(q.limit) {
@@ -136,23 +101,7 @@ extension AppDatabase {
                 }
             }
             if q.status == nil || q.status == .rejected, q.messageID == nil {
-                var sql = "SELECT * FROM rejections WHERE 1"
-                var args: StatementArguments = []
-                if let f = q.from { sql += " AND time >= ?"; args += [f] }
-                if let t = q.to { sql += " AND time < ?"; args += [t] }
-                if let s = q.sender {
-                    let (c, a) = Self.addressClause("sender", s, partial: q.partial)
-                    sql += " AND " + c
-                    args += a
-                }
-                if let r = q.recipient {
-                    let (c, a) = Self.addressClause("recipient", r, partial: q.partial)
-                    sql += " AND " + c
-                    args += a
-                }
-                if let qid = q.queueID, !qid.isEmpty { sql += " AND queue_id = ?"; args += [qid] }
-                sql += " ORDER BY time DESC, id DESC LIMIT ? OFFSET ?"
-                args += [q.limit + 1, q.offset]
+                let (sql, args) = Self.rejectionsSQL(q)
                 let rows = try Row.fetchAll(db, sql: sql, arguments: args)
                 more = more || rows.count > q.limit
                 rejections = rows.prefix(q.limit).map {
@@ -163,6 +112,69 @@ extension AppDatabase {
             }
             return SearchResult(messages: messages, rejections: rejections, hasMore: more)
         }
+    }
+
+    /// The query of the messages a search finds (one page, newest first).
+    static func messagesSQL(_ q: SearchQuery) -> (String, StatementArguments) {
+        var sql = "SELECT * FROM messages m WHERE m.origin != 'notification'"
+        var args: StatementArguments = []
+        if let f = q.from { sql += " AND m.first_seen >= ?"; args += [f] }
+        if let t = q.to { sql += " AND m.first_seen < ?"; args += [t] }
+        if let s = q.sender {
+            let (clause, a) = Self.addressClause("m.sender", s, partial: q.partial)
+            sql += " AND " + clause
+            args += a
+        }
+        if let r = q.recipient {
+            let (c1, a1) = Self.addressClause("recipient", r, partial: q.partial)
+            let (c2, a2) = Self.addressClause("orig_recipient", r, partial: q.partial)
+            sql += " AND m.id IN (SELECT message_id FROM deliveries WHERE \(c1) UNION SELECT message_id FROM deliveries WHERE \(c2))"
+            args += a1
+            args += a2
+        }
+        if let qid = q.queueID?.trimmingCharacters(in: .whitespaces), !qid.isEmpty {
+            sql += " AND ((lm_search_key(m.queue_id) = lm_search_key(?) AND +m.queue_id = ?) OR (m.queue_ids != m.queue_id AND instr(';' || m.queue_ids || ';', ';' || ? || ';') > 0))"
+            args += [qid, qid, qid]
+        }
+        if let mid = q.messageID.map(Self.bareMessageID), !mid.isEmpty {
+            sql += " AND lm_search_key(m.message_id) = lm_search_key(?) AND +m.message_id = ?"
+            args += [mid, mid]
+        }
+        if let s = q.status {
+            switch s {
+            case .returned: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.returned)"
+            case .received: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'sent' AND d.direction != 'outbound')"
+            case .sent: sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'sent' AND d.direction = 'outbound')"
+            default:
+                sql += " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = ?)"
+                args += [s.rawValue]
+            }
+        }
+        sql += " ORDER BY m.first_seen DESC, m.id DESC LIMIT ? OFFSET ?"
+        args += [q.limit + 1, q.offset]
+        return (sql, args)
+    }
+
+    /// The query of the rejections a search finds (one page, newest first).
+    static func rejectionsSQL(_ q: SearchQuery) -> (String, StatementArguments) {
+        var sql = "SELECT * FROM rejections WHERE 1"
+        var args: StatementArguments = []
+        if let f = q.from { sql += " AND time >= ?"; args += [f] }
+        if let t = q.to { sql += " AND time < ?"; args += [t] }
+        if let s = q.sender {
+            let (c, a) = Self.addressClause("sender", s, partial: q.partial)
+            sql += " AND " + c
+            args += a
+        }
+        if let r = q.recipient {
+            let (c, a) = Self.addressClause("recipient", r, partial: q.partial)
+            sql += " AND " + c
+            args += a
+        }
+        if let qid = q.queueID, !qid.isEmpty { sql += " AND queue_id = ?"; args += [qid] }
+        sql += " ORDER BY time DESC, id DESC LIMIT ? OFFSET ?"
+        args += [q.limit + 1, q.offset]
+        return (sql, args)
     }
 
     static func found(_ row: Row, _ db: Database) throws -> FoundMessage {
@@ -188,11 +200,15 @@ extension AppDatabase {
 
     /// `column` matches `value`: exactly (as typed, or lower-cased), or with `partial` a part of the
     /// address (`@example.com`, `example.com` or `john`).
+    /// An address: exactly (ASCII case aside) through the index of its search key, or a part of it
+    /// (`partial`: any case, no index). The texts are compared as `+column`: SQLite would otherwise
+    /// put the value in place of the column in the key's expression (its constant propagation), and
+    /// no longer see the index.
     static func addressClause(_ column: String, _ value: String, partial: Bool) -> (String, StatementArguments) {
         var v = value.trimmingCharacters(in: .whitespaces)
         if v.hasPrefix("<") && v.hasSuffix(">") { v = String(v.dropFirst().dropLast()) }
-        if v == "<>" || v.isEmpty { return ("\(column) = ''", []) }
-        if !partial { return ("\(column) IN (?, ?)", [v, v.lowercased()]) }
+        if v == "<>" || v.isEmpty { return ("(lm_search_key(\(column)) = lm_search_key('') AND +\(column) = '')", []) }
+        if !partial { return ("(lm_search_key(\(column)) = lm_search_key(?) AND +\(column) = ? COLLATE NOCASE)", [v, v]) }
         let escaped = v.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")
         return ("lower(\(column)) LIKE ? ESCAPE '\\'", ["%" + escaped + "%"])

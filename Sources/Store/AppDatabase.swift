@@ -15,6 +15,8 @@ public struct AppDatabase: Sendable {
         // A bulk load cut short (the process was killed) is finished first, on the schema it knew.
         try Self.finishBulkLoad(writer)
         try Self.migrator.migrate(writer)
+        // The indexes a migration left to be built (v16).
+        try Self.finishBulkLoad(writer)
     }
 
     /// Tells the checkpointer that `bytes` more of log were written: after some 32 MB it copies the
@@ -290,6 +292,25 @@ public struct AppDatabase: Sendable {
             // written empty instead of its JSON (AttemptLog.stored). Rows written before keep theirs.
             try db.execute(sql: "ALTER TABLE deliveries ADD COLUMN delay REAL")
         }
+        m.registerMigration("v16: search indexes of hashed keys") { db in
+            // The exact searches (a sender, a recipient, a message-id, a queue id) look up a 64-bit key of
+            // the text (`lm_search_key`) and compare the texts of the rows found: the indexes of the keys
+            // are a third of the size of those of the texts, and the end of a bulk load builds them in
+            // two thirds of the time (BENCHMARKS.md, session 15). They are built as at the end of a bulk
+            // load (on temporary files, in bounded memory), by `init` once the migrations are done.
+            var definitions = try meta(bulkLoadKey, db).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+            for (name, column) in [("messages_queue_id", "messages(lm_search_key(queue_id))"),
+                                   ("messages_message_id", "messages(lm_search_key(message_id))"),
+                                   ("messages_sender", "messages(lm_search_key(sender))"),
+                                   ("deliveries_recipient", "deliveries(lm_search_key(recipient))"),
+                                   ("deliveries_orig_recipient", "deliveries(lm_search_key(orig_recipient)) WHERE orig_recipient IS NOT NULL"),
+                                   ("rejections_sender", "rejections(lm_search_key(sender))"),
+                                   ("rejections_recipient", "rejections(lm_search_key(recipient))")] {
+                try db.execute(sql: "DROP INDEX IF EXISTS \(name)")
+                definitions[name] = "CREATE INDEX \(name) ON \(column)"
+            }
+            try setMeta(bulkLoadKey, String(decoding: try JSONEncoder().encode(definitions), as: UTF8.self), db)
+        }
         return m
     }
 }
@@ -385,6 +406,7 @@ public final class Checkpointer: @unchecked Sendable {
                 config.prepareDatabase { db in
                     try db.execute(sql: "PRAGMA synchronous = NORMAL")
                     try noCheckpointOnClose(db)
+                    try registerRows(db)
                 }
                 config.busyMode = .timeout(10)
                 connection = try DatabaseQueue(path: path, configuration: config)

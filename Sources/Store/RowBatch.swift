@@ -130,8 +130,10 @@ struct RowBatch {
     }
 }
 
-/// Makes `lm_rows(?)` known to a connection.
+/// Makes `lm_rows(?)` and `lm_search_key(text)` known to a connection.
 func registerRows(_ db: Database) throws {
-    let rc = lm_register_rows(db.sqliteConnection)
+    var rc = lm_register_rows(db.sqliteConnection)
     guard rc == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "lm_rows") }
+    rc = lm_register_search_key(db.sqliteConnection)
+    guard rc == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: "lm_search_key") }
 }

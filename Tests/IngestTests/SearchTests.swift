@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import Ingest
-import Store
+@testable import Store
 import Testing
 import Tracking
 
@@ -85,5 +86,99 @@ import Tracking
         q.offset = 2
         r = try db.search(q)
         #expect(ids(r) == ["3333CCCC33;4444DDDD44"])
+    }
+
+    /// The search indexes hold `lm_search_key` of the texts: stored in every workspace, it must never
+    /// change. ASCII letters count as lower case (as `COLLATE NOCASE` in the searches), other bytes as they are.
+    @Test func theSearchKeysAreFixed() throws {
+        let db = try AppDatabase.inMemory()
+        let keys = try db.reader.read { db in
+            try ["", "s@ext.example", "S@Ext.EXAMPLE", "postmaster@m.example", "3333CCCC33", "Été@x.example", "été@x.example"].map {
+                try Int64.fetchOne(db, sql: "SELECT lm_search_key(?)", arguments: [$0])!
+            }
+        }
+        #expect(keys == [-2152535657050944081, 8634383749798029359, 8634383749798029359, -8614605423474475956, -4968118120370688410,
+                         7807855138194945589, -6082545656781894727])
+        // Every length up to three words, each one letter changed: no two keys alike.
+        let texts = (0...24).flatMap { n in [String(repeating: "a", count: n), String(repeating: "a", count: max(0, n - 1)) + (n > 0 ? "b" : "")] }
+        let all = try db.reader.read { db in try Set(texts.map { try Int64.fetchOne(db, sql: "SELECT lm_search_key(?)", arguments: [$0])! }) }
+        #expect(all.count == Set(texts).count)
+        #expect(try db.reader.read { try Int64.fetchOne($0, sql: "SELECT lm_search_key(NULL)") } == nil)
+    }
+
+    /// Exact searches go through the indexes of the keys (else each would read every row).
+    @Test func exactSearchesUseTheIndexes() throws {
+        let (ws, db) = try Self.workspace()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        func plan(_ query: (String, StatementArguments)) throws -> String {
+            try db.reader.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.0, arguments: query.1).map { $0["detail"] as String }.joined(separator: " | ")
+            }
+        }
+        var q = SearchQuery()
+        q.sender = "S@ext.example"
+        #expect(try plan(AppDatabase.messagesSQL(q)).contains("INDEX messages_sender"))
+        #expect(try plan(AppDatabase.rejectionsSQL(q)).contains("INDEX rejections_sender"))
+        #expect(ids(try db.search(q)) == ["3333CCCC33;4444DDDD44"], "any case")
+        q = SearchQuery()
+        q.recipient = "Postmaster@M.example"
+        let p = try plan(AppDatabase.messagesSQL(q))
+        #expect(p.contains("INDEX deliveries_recipient") && p.contains("INDEX deliveries_orig_recipient"), "\(p)")
+        #expect(try plan(AppDatabase.rejectionsSQL(q)).contains("INDEX rejections_recipient"))
+        #expect(ids(try db.search(q)) == ["3333CCCC33;4444DDDD44"])
+        q = SearchQuery()
+        q.messageID = "m3@ext.example"
+        let pm = try plan(AppDatabase.messagesSQL(q))
+        #expect(pm.contains("INDEX messages_message_id"), "\(pm)")
+        #expect(ids(try db.search(q)) == ["3333CCCC33;4444DDDD44"])
+        q.messageID = "M3@ext.example"
+        #expect(ids(try db.search(q)).isEmpty, "a Message-ID is compared exactly")
+        q = SearchQuery()
+        q.queueID = "3333CCCC33"
+        #expect(ids(try db.search(q)) == ["3333CCCC33;4444DDDD44"])
+        q.queueID = "3333cccc33"
+        #expect(ids(try db.search(q)).isEmpty, "a queue id is compared exactly")
+        q = SearchQuery()
+        q.sender = "<>"
+        #expect(try plan(AppDatabase.messagesSQL(q)).contains("INDEX messages_sender"))
+        #expect(ids(try db.search(q)).isEmpty, "the null sender's one message is a notification")
+        q = SearchQuery()
+        q.sender = "spam@BAD.example"
+        #expect(try db.search(q).rejections.map(\.recipient) == ["x@other.example"])
+    }
+
+    /// A workspace of an earlier version (v15: indexes of the texts) gets the indexes of the keys when
+    /// it is opened, and its searches find what they found.
+    @Test func aWorkspaceOfTheTextIndexesGetsTheKeysIndexes() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        _ = try importText(importLog + Self.expiredLines, into: ws)
+        let pool = try DatabasePool(path: ws + "/lightmeter.db")
+        try pool.write { db in
+            for name in AppDatabase.searchIndexes { try db.execute(sql: "DROP INDEX \(name)") }
+            try db.execute(sql: """
+                CREATE INDEX messages_queue_id ON messages(queue_id);
+                CREATE INDEX messages_message_id ON messages(message_id);
+                CREATE INDEX messages_sender ON messages(sender);
+                CREATE INDEX deliveries_recipient ON deliveries(recipient);
+                CREATE INDEX deliveries_orig_recipient ON deliveries(orig_recipient) WHERE orig_recipient IS NOT NULL;
+                CREATE INDEX rejections_sender ON rejections(sender);
+                CREATE INDEX rejections_recipient ON rejections(recipient);
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'v16:%';
+                """)
+        }
+        try pool.close()
+        let db = try AppDatabase.open(workspace: ws)
+        let definitions = try db.reader.read { db in
+            try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE name IN (\(AppDatabase.searchIndexes.map { "'\($0)'" }.joined(separator: ",")))")
+        }
+        #expect(definitions.count == 7 && definitions.allSatisfy { $0.contains("lm_search_key(") }, "\(definitions)")
+        #expect(try !db.isBulkLoading())
+        var q = SearchQuery()
+        q.recipient = "postmaster@m.example"
+        #expect(ids(try db.search(q)) == ["3333CCCC33;4444DDDD44"])
+        q = SearchQuery()
+        q.messageID = "cron@m.example"
+        #expect(ids(try db.search(q)) == ["8888BBBB88"])
     }
 }

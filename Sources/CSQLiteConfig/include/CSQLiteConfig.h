@@ -44,6 +44,15 @@ int lm_register_rows(sqlite3 *db);
 /// until the statement is reset.
 int lm_bind_rows(sqlite3_stmt *stmt, int index, const lm_rows *rows);
 
+/// The search key of a text: a 64-bit hash of its bytes with ASCII letters taken as lower case, so
+/// that equal texts (ASCII case aside) have equal keys. The search indexes hold these keys instead of
+/// the texts (migration v16): smaller, and sorted faster when they are built. Stored in the
+/// database: the function must never change (a test pins some values).
+sqlite3_int64 lm_search_key(const void *bytes, sqlite3_int64 length);
+
+/// Registers the SQL function `lm_search_key(text)` (NULL for NULL) on a connection.
+int lm_register_search_key(sqlite3 *db);
+
 /// The calling thread's id (Linux's `gettid`), or -1 where there is none.
 int lm_thread_id(void);
 
