@@ -28,7 +28,7 @@ protocol HashTable {
     subscript(at i: Int) -> Value { get }
     func key(at i: Int) -> Key
     mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R
-    mutating func insert(_ key: Key, _ value: __owned Value)
+    mutating func insert(_ key: Key, _ value: consuming Value)
     @discardableResult mutating func remove(at i: Int) -> Value
     mutating func removeAll(keepingCapacity: Bool)
     /// The indices of the entries.
@@ -117,9 +117,9 @@ struct FastMap<Key: FastHashable, Value>: HashTable {
         body(&vals[i]!)
     }
 
-    mutating func insert(_ key: Key, _ value: __owned Value) {
+    mutating func insert(_ key: Key, _ value: consuming Value) {
         if let i = index(forKey: key) {
-            vals[i] = value
+            vals[i] = consume value
             return
         }
         if (count + 1) * 5 > capacity * 3 { grow() }
@@ -127,7 +127,7 @@ struct FastMap<Key: FastHashable, Value>: HashTable {
         var i = slot(key)
         while keys[i] != nil { i = (i + 1) & mask }
         keys[i] = key
-        vals[i] = value
+        vals[i] = consume value
         count += 1
     }
 
@@ -252,9 +252,10 @@ struct DenseMap<Key: FastHashable, Value>: HashTable {
         body(&values[i])
     }
 
-    mutating func insert(_ key: Key, _ value: __owned Value) {
+    /// `value` is moved in (not copied: a copy of a message retained each of its strings and arrays).
+    mutating func insert(_ key: Key, _ value: consuming Value) {
         if let i = index(forKey: key) {
-            values[i] = value
+            values[i] = consume value
             return
         }
         if (keys.count + 1) * 2 > slots.count { grow() }
@@ -263,7 +264,7 @@ struct DenseMap<Key: FastHashable, Value>: HashTable {
         var i = home(t)
         while slots[i] != 0 { i = (i + 1) & mask }
         keys.append(key)
-        values.append(value)
+        values.append(consume value)
         slots[i] = t << 32 | UInt64(keys.count)
     }
 

@@ -298,7 +298,7 @@ public struct Tracker: Sendable {
             var lines: [UInt8] = []
             lines.reserveCapacity(512)
             lines.append(contentsOf: line)
-            sessions[skey] = Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time, lines: lines)
+            sessions.insert(skey, Session(clientHost: line.string(p.host), clientIP: line.string(p.ip), start: time, lines: lines))
         case .tls, .sessionNote:
             // In place: a copy of the session would copy its lines on the append.
             if let i = sessions.index(forKey: skey), sessions[at: i].lines.count < maxSessionBytes {
@@ -426,7 +426,7 @@ public struct Tracker: Sendable {
             p.drainPending = true
             dirty.append(parent)
         }
-        live[parent] = p
+        live.insert(parent, consume p)
         moveRaw(from: child, to: parent)
         // A child never written has no rows to delete nor lines stored under its id.
         if c.persisted { output.merged.append((child, parent)) }
@@ -554,7 +554,7 @@ public struct Tracker: Sendable {
         nextID += 1
         var m = MessageState(id: id, host: hosts[Int(key.host)], queueID: qid, time: time)
         m.drainPending = true
-        live[id] = m
+        live.insert(id, consume m)
         byQueue[key] = id
         dirty.append(id)
         return id
