@@ -28,9 +28,7 @@ public struct ImportSummary: Sendable {
     /// Counts a parsed line: unknown shapes, Postfix lines, Postfix lines not understood.
     @inline(__always)
     mutating func count(_ record: Record) {
-        // The payload's case read once, in one branch: getting the tag of this many-cased enum is a
-        // call of its own (after a copy of the payload), which the optimizer made again for a second
-        // test of a `let` it held.
+        // `isUnsupported` is stored in the record: the payload's case would be read from a copy of it.
         if record.isUnsupported {
             unsupported += 1
             if record.isPostfix {

@@ -13,7 +13,7 @@ public struct Parser: Sendable {
     public func parse(_ line: UnsafeBufferPointer<UInt8>) -> Record {
         guard let base = line.baseAddress, line.count > 0 else {
             return Record(header: Header(time: .unknown, host: .empty, process: Process(daemon: .other, name: .empty),
-                                         message: .empty), payload: .unsupported)
+                                         message: .empty), payload: .unsupported, isUnsupported: true)
         }
         var end = line.count
         // Tolerate a trailing CR.
@@ -21,11 +21,16 @@ public struct Parser: Sendable {
         var c = Cursor(base: base, pos: 0, end: end)
         guard let (time, host, process) = parseHeader(&c) else {
             return Record(header: Header(time: .unknown, host: .empty, process: Process(daemon: .other, name: .empty),
-                                         message: Span(from: 0, to: end)), payload: .unsupported)
+                                         message: Span(from: 0, to: end)), payload: .unsupported, isUnsupported: true)
         }
         let header = Header(time: time, host: host, process: process, message: c.rest)
-        let payload = parseMessage(daemon: process.daemon, c)
-        return Record(header: header, payload: payload)
+        // parseMessage's test, with the record's flag known from it.
+        let payload = parseDaemonMessage(daemon: process.daemon, c)
+        if case .unsupported = payload {
+            if process.daemon.isPostfix, isCommonNote(c) { return Record(header: header, payload: .note(c.rest), isUnsupported: false) }
+            return Record(header: header, payload: .unsupported, isUnsupported: true)
+        }
+        return Record(header: header, payload: payload, isUnsupported: false)
     }
 
     /// Parses a line held in an array.

@@ -1,11 +1,23 @@
 /// One parsed log line: a header and a typed payload.
 public struct Record: Sendable {
-    public var header: Header
-    public var payload: Payload
+    public let header: Header
+    public let payload: Payload
+    /// Whether the payload is `.unsupported`, known where the record is made: reading the case of this
+    /// many-cased enum from a record takes a copy of its 173 bytes first (for each line, for the
+    /// import's counts).
+    public let isUnsupported: Bool
 
     public init(header: Header, payload: Payload) {
         self.header = header
         self.payload = payload
+        if case .unsupported = payload { isUnsupported = true } else { isUnsupported = false }
+    }
+
+    @inline(__always)
+    init(header: Header, payload: Payload, isUnsupported: Bool) {
+        self.header = header
+        self.payload = payload
+        self.isUnsupported = isUnsupported
     }
 
     /// Whether a Postfix daemon wrote this line.
@@ -14,10 +26,6 @@ public struct Record: Sendable {
     /// A short stable name of what the line is: `smtp.delivery`, `smtpd.connect`, `unsupported`...
     public var kind: String { payload.kind }
 
-    public var isUnsupported: Bool {
-        if case .unsupported = payload { return true }
-        return false
-    }
 }
 
 /// The time written at the start of a line.
