@@ -164,8 +164,10 @@ struct Server {
     /// batch is written, alongside the building of the search indexes (which it does not use), and
     /// the WAL is copied into the database meanwhile (closing does not: AppDatabase.open). What the
     /// building of the indexes and the replay wrote is copied too, in the background, when the process
-    /// goes on; `-importonly` leaves it in the WAL, part of the database as after any commit, rather
-    /// than wait for the copy before exiting (the next checkpoint copies it).
+    /// goes on. `-importonly` copies nothing after the import: what was written since the last copy
+    /// made during it (at most 32 MB of log), the indexes and the replay stay in the WAL, part of the
+    /// database as after any commit, for the next checkpoint; the copy would have taken the core that
+    /// the replay needs while the indexes are built (0.664 s against 0.682 s for 1M lines).
     func importThenReplay(_ importer: Importer, db: AppDatabase, insights: InsightsEngine, stop: StopFlag,
                           _ run: () throws -> ImportSummary) throws {
         let replay = Replay(insights: insights, stop: stop)
@@ -185,7 +187,7 @@ struct Server {
             MallocTuning.restore()
             _ = mallocTrim(0)
             #endif
-            db.checkpointAfterImport()
+            if !config.importOnly { db.checkpointAfterImport() }
             replay.start()
         }
         defer { importer.onWritten = nil }
