@@ -363,12 +363,9 @@ public struct Tracker: Sendable {
     mutating func delivery(_ d: Delivery, _ header: Header, _ line: UnsafeBufferPointer<UInt8>, _ time: Int64, agent: Daemon) {
         let id = message(for: d.queueID, header, line, time, create: true)!
         if d.status == .sent, let next = d.queuedAs, isHop(d, header, line) {
-            let hop = Attempt(time: time, status: d.status.rawValue, dsn: d.dsn?.description,
-                              relay: line.string(d.relay.text), reply: line.string(d.reply), delay: d.delay,
-                              agent: agent.rawValue, hop: true)
             let childKey = queueKey(header, line, next)
             let childQID = line.string(next)
-            update(id, time, line) { m in m.hops.append(hop) }
+            update(id, time, line) { m in m.appendHop(line, d, time: time, agent: agent) }
             if let child = byQueue[childKey], child != id, isLive(child) {
                 merge(child: child, into: id)
             } else if byQueue[childKey] == nil {
@@ -413,7 +410,7 @@ public struct Tracker: Sendable {
         for q in c.liveQueues where !p.liveQueues.contains(q) { p.liveQueues.append(q) }
         for q in c.liveQueues { byQueue[QueueKey(host: h, string: q)] = parent }
         p.recipients.append(contentsOf: c.recipients)
-        p.hops.append(contentsOf: c.hops)
+        for h in c.hops { p.appendHop(h) }
         p.expired = p.expired || c.expired
         p.notified = p.notified || c.notified
         p.awaitingChildren.append(contentsOf: c.awaitingChildren)
@@ -765,5 +762,14 @@ extension RecipientState {
             break
         }
         entries.append(e)
+    }
+}
+
+extension MessageState {
+    /// A content-filter hop: its strings from the line into the message's buffer.
+    fileprivate mutating func appendHop(_ line: UnsafeBufferPointer<UInt8>, _ d: Delivery, time: Int64, agent: Daemon) {
+        hopEntries.append(AttemptEntry(time: time, delay: d.delay ?? 0, hasDelay: d.delay != nil, hop: true, status: text.store(d.status.rawValue),
+                                       dsn: text.store(d.dsn?.description), relay: text.store(line, d.relay.text), reply: text.store(line, d.reply),
+                                       agent: text.store(agent.rawValue)))
     }
 }

@@ -326,8 +326,9 @@ public struct MessageState: Sendable {
     public var notified: Bool
     /// Queue ids named by a content-filter hop (`queued as X`) that have not shown up yet.
     public var awaitingChildren: [String] = []
-    /// Content-filter hops (deliveries to the filter), kept for the detective.
-    public var hops: [Attempt] = []
+    /// Content-filter hops (deliveries to the filter), kept for the detective: their strings are in
+    /// `text`, as a recipient's attempts are in its buffer (a hop's relay and reply made two strings).
+    public internal(set) var hopEntries: [AttemptEntry] = []
     /// Rejections logged with this message's queue id (a refused recipient, a milter).
     public var rejected: Bool = false
     /// Saved before: the store takes back what it counted for it then, before counting it anew.
@@ -350,6 +351,25 @@ public struct MessageState: Sendable {
         notified = false
         // Message-id, sender, client name and address: most fit (130 bytes on average in a large log).
         text.bytes.reserveCapacity(192)
+    }
+
+    /// The content-filter hops, oldest first.
+    public var hops: [Attempt] {
+        get {
+            hopEntries.map { e in
+                Attempt(time: e.time, status: text.string(e.status) ?? "", dsn: text.string(e.dsn), relay: text.string(e.relay) ?? "",
+                        reply: text.string(e.reply) ?? "", delay: e.hasDelay ? e.delay : nil, agent: text.string(e.agent) ?? "", hop: e.hop)
+            }
+        }
+        set {
+            hopEntries = []
+            for a in newValue { appendHop(a) }
+        }
+    }
+
+    mutating func appendHop(_ a: Attempt) {
+        hopEntries.append(AttemptEntry(time: a.time, delay: a.delay ?? 0, hasDelay: a.delay != nil, hop: a.hop, status: text.store(a.status),
+                                       dsn: text.store(a.dsn), relay: text.store(a.relay), reply: text.store(a.reply), agent: text.store(a.agent)))
     }
 
     public var messageID: String? {

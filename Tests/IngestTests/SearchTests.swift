@@ -181,4 +181,35 @@ import Tracking
         q.messageID = "cron@m.example"
         #expect(ids(try db.search(q)) == ["8888BBBB88"])
     }
+
+    /// A message still in the queue shows its content-filter hop, also once a later import (a new
+    /// tracker, restored from the store) has changed it again.
+    @Test func aLiveMessageKeepsItsContentFilterHop() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        _ = try importText("""
+            Jan  1 10:00:00 m postfix/smtpd[1]: 3333CCCC33: client=ext.example[203.0.113.9]
+            Jan  1 10:00:00 m postfix/qmgr[3]: 3333CCCC33: from=<s@ext.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtpd[5]: 4444DDDD44: client=localhost[127.0.0.1]
+            Jan  1 10:00:01 m postfix/qmgr[3]: 4444DDDD44: from=<s@ext.example>, size=200, nrcpt=1 (queue active)
+            Jan  1 10:00:01 m postfix/smtp[4]: 3333CCCC33: to=<r@far.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4444DDDD44)
+            Jan  1 10:00:01 m postfix/qmgr[3]: 3333CCCC33: removed
+            Jan  1 10:00:02 m postfix/smtp[6]: 4444DDDD44: to=<r@far.example>, relay=none, delay=1, delays=0/0/0/1, dsn=4.4.1, status=deferred (connect to mx.far.example[192.0.2.9]:25: Connection refused)
+
+            """, into: ws)
+        let expected = Attempt(time: 1_577_872_801, status: "sent", dsn: "2.0.0", relay: "127.0.0.1[127.0.0.1]:10024",
+                               reply: "250 2.0.0 Ok: queued as 4444DDDD44", delay: 1, agent: "smtp", hop: true)
+        var q = SearchQuery()
+        q.queueID = "3333CCCC33"
+        var m = try #require(try AppDatabase.open(workspace: ws).search(q).messages.first)
+        #expect(m.queueIDs == ["3333CCCC33", "4444DDDD44"] && !m.complete)
+        #expect(m.hops == [expected])
+        _ = try importText("""
+            Jan  1 11:00:02 m postfix/smtp[6]: 4444DDDD44: to=<r@far.example>, relay=none, delay=3601, delays=0/0/0/1, dsn=4.4.1, status=deferred (connect to mx.far.example[192.0.2.9]:25: Connection refused)
+
+            """, into: ws)
+        m = try #require(try AppDatabase.open(workspace: ws).search(q).messages.first)
+        #expect(m.recipients.first?.attempts == 2 && !m.complete)
+        #expect(m.hops == [expected])
+    }
 }
