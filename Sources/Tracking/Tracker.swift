@@ -410,7 +410,7 @@ public struct Tracker: Sendable {
         for q in c.liveQueues where !p.liveQueues.contains(q) { p.liveQueues.append(q) }
         for q in c.liveQueues { byQueue[QueueKey(host: h, string: q)] = parent }
         p.recipients.append(contentsOf: c.recipients)
-        for h in c.hops { p.appendHop(h) }
+        for h in c.hopEntries { p.hopEntries.append(p.text.entry(c.text.attempt(h))) }
         p.expired = p.expired || c.expired
         p.notified = p.notified || c.notified
         p.awaitingChildren.append(contentsOf: c.awaitingChildren)
@@ -740,9 +740,7 @@ extension Array where Element == UInt8 {
 extension RecipientState {
     /// One delivery attempt of this recipient.
     fileprivate mutating func record(_ line: UnsafeBufferPointer<UInt8>, _ d: Delivery, time: Int64, agent: Daemon) {
-        let e = AttemptEntry(time: time, delay: d.delay ?? 0, hasDelay: d.delay != nil, hop: false, status: text.store(d.status.rawValue),
-                             dsn: text.store(d.dsn?.description), relay: text.store(line, d.relay.text), reply: text.store(line, d.reply),
-                             agent: text.store(agent.rawValue))
+        let e = text.entry(line, d, time: time, agent: agent, hop: false)
         switch d.status {
         case .sent, .bounced, .deferred, .expired, .softBounce:
             attempts += 1
@@ -768,8 +766,14 @@ extension RecipientState {
 extension MessageState {
     /// A content-filter hop: its strings from the line into the message's buffer.
     fileprivate mutating func appendHop(_ line: UnsafeBufferPointer<UInt8>, _ d: Delivery, time: Int64, agent: Daemon) {
-        hopEntries.append(AttemptEntry(time: time, delay: d.delay ?? 0, hasDelay: d.delay != nil, hop: true, status: text.store(d.status.rawValue),
-                                       dsn: text.store(d.dsn?.description), relay: text.store(line, d.relay.text), reply: text.store(line, d.reply),
-                                       agent: text.store(agent.rawValue)))
+        hopEntries.append(text.entry(line, d, time: time, agent: agent, hop: true))
+    }
+}
+
+extension TextBuffer {
+    /// The attempt of a delivery line, its strings from the line into this buffer.
+    fileprivate mutating func entry(_ line: UnsafeBufferPointer<UInt8>, _ d: Delivery, time: Int64, agent: Daemon, hop: Bool) -> AttemptEntry {
+        AttemptEntry(time: time, delay: d.delay ?? 0, hasDelay: d.delay != nil, hop: hop, status: store(d.status.rawValue),
+                     dsn: store(d.dsn?.description), relay: store(line, d.relay.text), reply: store(line, d.reply), agent: store(agent.rawValue))
     }
 }

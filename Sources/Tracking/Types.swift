@@ -189,6 +189,20 @@ public struct AttemptEntry: Sendable {
     public var agent: TextRef
 }
 
+extension TextBuffer {
+    /// An attempt whose strings are in this buffer.
+    public func attempt(_ e: AttemptEntry) -> Attempt {
+        Attempt(time: e.time, status: string(e.status) ?? "", dsn: string(e.dsn), relay: string(e.relay) ?? "",
+                reply: string(e.reply) ?? "", delay: e.hasDelay ? e.delay : nil, agent: string(e.agent) ?? "", hop: e.hop)
+    }
+
+    /// An attempt's strings stored in this buffer.
+    mutating func entry(_ a: Attempt) -> AttemptEntry {
+        AttemptEntry(time: a.time, delay: a.delay ?? 0, hasDelay: a.delay != nil, hop: a.hop, status: store(a.status),
+                     dsn: store(a.dsn), relay: store(a.relay), reply: store(a.reply), agent: store(a.agent))
+    }
+}
+
 /// The state of one recipient of a message. Its strings are kept in one buffer (`TextBuffer`); the
 /// properties below read and set them.
 public struct RecipientState: Sendable, Equatable {
@@ -259,18 +273,8 @@ public struct RecipientState: Sendable, Equatable {
 
     /// Every attempt, oldest first.
     public var log: [Attempt] {
-        get {
-            entries.map { e in
-                Attempt(time: e.time, status: text.string(e.status) ?? "", dsn: text.string(e.dsn), relay: text.string(e.relay) ?? "",
-                        reply: text.string(e.reply) ?? "", delay: e.hasDelay ? e.delay : nil, agent: text.string(e.agent) ?? "", hop: e.hop)
-            }
-        }
-        set {
-            entries = newValue.map { a in
-                AttemptEntry(time: a.time, delay: a.delay ?? 0, hasDelay: a.delay != nil, hop: a.hop, status: text.store(a.status),
-                             dsn: text.store(a.dsn), relay: text.store(a.relay), reply: text.store(a.reply), agent: text.store(a.agent))
-            }
-        }
+        get { entries.map { text.attempt($0) } }
+        set { entries = newValue.map { text.entry($0) } }
     }
 
     /// The delay of the last attempt that was not a hop, of a recipient's attempts read in place.
@@ -355,21 +359,8 @@ public struct MessageState: Sendable {
 
     /// The content-filter hops, oldest first.
     public var hops: [Attempt] {
-        get {
-            hopEntries.map { e in
-                Attempt(time: e.time, status: text.string(e.status) ?? "", dsn: text.string(e.dsn), relay: text.string(e.relay) ?? "",
-                        reply: text.string(e.reply) ?? "", delay: e.hasDelay ? e.delay : nil, agent: text.string(e.agent) ?? "", hop: e.hop)
-            }
-        }
-        set {
-            hopEntries = []
-            for a in newValue { appendHop(a) }
-        }
-    }
-
-    mutating func appendHop(_ a: Attempt) {
-        hopEntries.append(AttemptEntry(time: a.time, delay: a.delay ?? 0, hasDelay: a.delay != nil, hop: a.hop, status: text.store(a.status),
-                                       dsn: text.store(a.dsn), relay: text.store(a.relay), reply: text.store(a.reply), agent: text.store(a.agent)))
+        get { hopEntries.map { text.attempt($0) } }
+        set { hopEntries = newValue.map { text.entry($0) } }
     }
 
     public var messageID: String? {
