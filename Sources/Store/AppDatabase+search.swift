@@ -198,12 +198,10 @@ extension AppDatabase {
                             lastSeen: row["last_seen"], complete: row["complete"], recipients: recipients, hops: hops)
     }
 
-    /// `column` matches `value`: exactly (as typed, or lower-cased), or with `partial` a part of the
-    /// address (`@example.com`, `example.com` or `john`).
-    /// An address: exactly (ASCII case aside) through the index of its search key, or a part of it
-    /// (`partial`: any case, no index). The texts are compared as `+column`: SQLite would otherwise
-    /// put the value in place of the column in the key's expression (its constant propagation), and
-    /// no longer see the index.
+    /// `column` matches the address `value`: exactly (ASCII case aside) through the index of its search
+    /// key, or with `partial` a part of it (`@example.com`, `example.com` or `john`: any case, no
+    /// index). The texts are compared as `+column`: SQLite would otherwise put the value in place of
+    /// the column in the key's expression (its constant propagation), and no longer see the index.
     static func addressClause(_ column: String, _ value: String, partial: Bool) -> (String, StatementArguments) {
         var v = value.trimmingCharacters(in: .whitespaces)
         if v.hasPrefix("<") && v.hasSuffix(">") { v = String(v.dropFirst().dropLast()) }
