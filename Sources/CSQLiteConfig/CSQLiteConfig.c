@@ -190,9 +190,40 @@ static void lm_search_key_sql(sqlite3_context *context, int argc, sqlite3_value 
     sqlite3_result_int64(context, lm_search_key(text ? text : (const unsigned char *)"", n));
 }
 
+/// lm_queue_key(queue_ids, n): the search key of the n-th (from 0) of a message's ';'-separated queue
+/// ids, NULL when it has fewer.
+static void lm_queue_key_sql(sqlite3_context *context, int argc, sqlite3_value **argv) {
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(context);
+        return;
+    }
+    const unsigned char *text = sqlite3_value_text(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]);
+    sqlite3_int64 wanted = sqlite3_value_int64(argv[1]);
+    if (!text || wanted < 0) {
+        sqlite3_result_null(context);
+        return;
+    }
+    int start = 0;
+    for (sqlite3_int64 field = 0; start <= n; field++) {
+        int end = start;
+        while (end < n && text[end] != ';') end++;
+        if (field == wanted) {
+            sqlite3_result_int64(context, lm_search_key(text + start, end - start));
+            return;
+        }
+        start = end + 1;
+    }
+    sqlite3_result_null(context);
+}
+
 int lm_register_search_key(sqlite3 *db) {
-    return sqlite3_create_function(db, "lm_search_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
-                                   lm_search_key_sql, NULL, NULL);
+    int rc = sqlite3_create_function(db, "lm_search_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                     lm_search_key_sql, NULL, NULL);
+    if (rc != SQLITE_OK) return rc;
+    return sqlite3_create_function(db, "lm_queue_key", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   lm_queue_key_sql, NULL, NULL);
 }
 
 #if defined(__linux__)

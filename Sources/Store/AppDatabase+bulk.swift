@@ -12,7 +12,7 @@ import GRDB
 extension AppDatabase {
     /// The search indexes, by name. Their definitions are read from the schema when they are set aside.
     static let searchIndexes = [
-        "messages_queue_id", "messages_message_id", "messages_sender", "deliveries_recipient",
+        "messages_queue_id", "messages_queue_id2", "messages_message_id", "messages_sender", "deliveries_recipient",
         "deliveries_orig_recipient", "rejections_sender", "rejections_recipient",
     ]
     static let bulkLoadKey = "bulk_load_indexes"

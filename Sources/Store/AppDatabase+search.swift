@@ -132,9 +132,18 @@ extension AppDatabase {
             args += a1
             args += a2
         }
-        if let qid = q.queueID?.trimmingCharacters(in: .whitespaces), !qid.isEmpty {
-            sql += " AND ((lm_search_key(m.queue_id) = lm_search_key(?) AND +m.queue_id = ?) OR (m.queue_ids != m.queue_id AND instr(';' || m.queue_ids || ';', ';' || ? || ';') > 0))"
-            args += [qid, qid, qid]
+        if let qid = q.queueID?.trimmingCharacters(in: .whitespaces), qid.contains(";") {
+            sql += " AND 0"  // not a queue id: `queue_ids` separates them with ';'
+        } else if let qid = q.queueID?.trimmingCharacters(in: .whitespaces), !qid.isEmpty {
+            // Any of the message's queue ids, each arm through an index: the first id's, the second's
+            // (messages of several queues), and the few messages of three or more, read whole.
+            sql += """
+                 AND m.id IN (SELECT id FROM messages WHERE lm_search_key(queue_id) = lm_search_key(?) AND +queue_id = ?
+                    UNION ALL SELECT id FROM messages WHERE queue_ids != queue_id AND lm_queue_key(queue_ids, 1) = lm_search_key(?)
+                        AND instr(';' || queue_ids || ';', ';' || ? || ';') > 0
+                    UNION ALL SELECT id FROM messages WHERE queue_ids LIKE '%;%;%' AND instr(';' || queue_ids || ';', ';' || ? || ';') > 0)
+                """
+            args += [qid, qid, qid, qid, qid]
         }
         if let mid = q.messageID.map(Self.bareMessageID), !mid.isEmpty {
             sql += " AND lm_search_key(m.message_id) = lm_search_key(?) AND +m.message_id = ?"

@@ -311,6 +311,16 @@ public struct AppDatabase: Sendable {
             }
             try setMeta(bulkLoadKey, String(decoding: try JSONEncoder().encode(definitions), as: UTF8.self), db)
         }
+        m.registerMigration("v17: the queue ids after a message's first in indexes too") { db in
+            // A search by queue id looked at the first of a message's ids through its index, and at the
+            // others (`queue_ids`: the queues of its content-filter hops) by reading every message. The
+            // second id has an index of its own (a partial one: only the messages of several queues), and
+            // the rare messages of three or more (two filters) one that lists them. Built like v16's.
+            var definitions = try meta(bulkLoadKey, db).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+            definitions["messages_queue_id2"] = "CREATE INDEX messages_queue_id2 ON messages(lm_queue_key(queue_ids, 1)) WHERE queue_ids != queue_id"
+            definitions["messages_queue_ids_more"] = "CREATE INDEX messages_queue_ids_more ON messages(first_seen) WHERE queue_ids LIKE '%;%;%'"
+            try setMeta(bulkLoadKey, String(decoding: try JSONEncoder().encode(definitions), as: UTF8.self), db)
+        }
         return m
     }
 }

@@ -155,7 +155,7 @@ import Tracking
         _ = try importText(importLog + Self.expiredLines, into: ws)
         let pool = try DatabasePool(path: ws + "/lightmeter.db")
         try pool.write { db in
-            for name in AppDatabase.searchIndexes { try db.execute(sql: "DROP INDEX \(name)") }
+            for name in AppDatabase.searchIndexes + ["messages_queue_ids_more"] { try db.execute(sql: "DROP INDEX \(name)") }
             try db.execute(sql: """
                 CREATE INDEX messages_queue_id ON messages(queue_id);
                 CREATE INDEX messages_message_id ON messages(message_id);
@@ -164,7 +164,7 @@ import Tracking
                 CREATE INDEX deliveries_orig_recipient ON deliveries(orig_recipient) WHERE orig_recipient IS NOT NULL;
                 CREATE INDEX rejections_sender ON rejections(sender);
                 CREATE INDEX rejections_recipient ON rejections(recipient);
-                DELETE FROM grdb_migrations WHERE identifier LIKE 'v16:%';
+                DELETE FROM grdb_migrations WHERE identifier LIKE 'v16:%' OR identifier LIKE 'v17:%';
                 """)
         }
         try pool.close()
@@ -172,7 +172,9 @@ import Tracking
         let definitions = try db.reader.read { db in
             try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE name IN (\(AppDatabase.searchIndexes.map { "'\($0)'" }.joined(separator: ",")))")
         }
-        #expect(definitions.count == 7 && definitions.allSatisfy { $0.contains("lm_search_key(") }, "\(definitions)")
+        #expect(definitions.count == 8 && definitions.allSatisfy { $0.contains("lm_search_key(") || $0.contains("lm_queue_key(queue_ids, 1)") },
+                "\(definitions)")
+        #expect(try db.reader.read { try $0.indexExists("messages_queue_ids_more") })
         #expect(try !db.isBulkLoading())
         var q = SearchQuery()
         q.recipient = "postmaster@m.example"
@@ -211,5 +213,46 @@ import Tracking
         m = try #require(try AppDatabase.open(workspace: ws).search(q).messages.first)
         #expect(m.recipients.first?.attempts == 2 && !m.complete)
         #expect(m.hops == [expected])
+    }
+
+    /// A message through two content filters has three queue ids: a search by any of them finds it,
+    /// each through an index (the first id's, the second's, the short list of messages of three).
+    @Test func everyQueueIdOfAMessageIsFoundThroughAnIndex() throws {
+        let ws = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: ws) }
+        _ = try importText(importLog + """
+            Jan  1 09:00:00 m postfix/smtpd[1]: 1111AAAA11: client=ext.example[203.0.113.9]
+            Jan  1 09:00:00 m postfix/qmgr[3]: 1111AAAA11: from=<d@ext.example>, size=100, nrcpt=1 (queue active)
+            Jan  1 09:00:01 m postfix/smtpd[5]: 2222BBBB22: client=localhost[127.0.0.1]
+            Jan  1 09:00:01 m postfix/qmgr[3]: 2222BBBB22: from=<d@ext.example>, size=200, nrcpt=1 (queue active)
+            Jan  1 09:00:01 m postfix/smtp[4]: 1111AAAA11: to=<u@m.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 2222BBBB22)
+            Jan  1 09:00:01 m postfix/qmgr[3]: 1111AAAA11: removed
+            Jan  1 09:00:02 m postfix/smtpd[6]: 7777EEEE77: client=localhost[127.0.0.1]
+            Jan  1 09:00:02 m postfix/qmgr[3]: 7777EEEE77: from=<d@ext.example>, size=300, nrcpt=1 (queue active)
+            Jan  1 09:00:02 m postfix/smtp[4]: 2222BBBB22: to=<u@m.example>, relay=127.0.0.1[127.0.0.1]:10026, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 7777EEEE77)
+            Jan  1 09:00:02 m postfix/qmgr[3]: 2222BBBB22: removed
+            Jan  1 09:00:03 m postfix/local[7]: 7777EEEE77: to=<u@m.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+            Jan  1 09:00:03 m postfix/qmgr[3]: 7777EEEE77: removed
+
+            """, into: ws)
+        let db = try AppDatabase.open(workspace: ws)
+        for (qid, expected) in [("1111AAAA11", ["1111AAAA11;2222BBBB22;7777EEEE77"]), ("2222BBBB22", ["1111AAAA11;2222BBBB22;7777EEEE77"]),
+                                ("7777EEEE77", ["1111AAAA11;2222BBBB22;7777EEEE77"]), ("4444DDDD44", ["3333CCCC33;4444DDDD44"]),
+                                ("3333CCCC33", ["3333CCCC33;4444DDDD44"]), ("2222BBBB2", []), ("1111AAAA11;2222BBBB22", [])] {
+            var q = SearchQuery()
+            q.queueID = qid
+            #expect(ids(try db.search(q)) == expected, "\(qid)")
+        }
+        var q = SearchQuery()
+        q.queueID = "2222BBBB22"
+        let plan = try db.reader.read { db in
+            let (sql, args) = AppDatabase.messagesSQL(q)
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: args).map { $0["detail"] as String }
+        }
+        for index in ["messages_queue_id ", "messages_queue_id2", "messages_queue_ids_more"] {
+            #expect(plan.contains { $0.contains("INDEX \(index)") }, "\(index): \(plan)")
+        }
+        // No scan of the messages but that of the short list of messages of three queues or more.
+        #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasSuffix("USING INDEX messages_queue_ids_more") }, "\(plan)")
     }
 }

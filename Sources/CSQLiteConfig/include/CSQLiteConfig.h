@@ -50,7 +50,8 @@ int lm_bind_rows(sqlite3_stmt *stmt, int index, const lm_rows *rows);
 /// database: the function must never change (a test pins some values).
 sqlite3_int64 lm_search_key(const void *bytes, sqlite3_int64 length);
 
-/// Registers the SQL function `lm_search_key(text)` (NULL for NULL) on a connection.
+/// Registers the SQL functions `lm_search_key(text)` (NULL for NULL) and `lm_queue_key(queue_ids, n)`
+/// (the key of a message's n-th queue id, from 0, or NULL) on a connection.
 int lm_register_search_key(sqlite3 *db);
 
 /// The calling thread's id (Linux's `gettid`), or -1 where there is none.
