@@ -79,7 +79,8 @@ extension AppDatabase {
 
     @discardableResult
     static func finishBulkLoad(_ writer: any DatabaseWriter) throws -> Int {
-        let pending = try writer.read { db -> (Bool, ClosedRange<Int64>?) in
+        // On the writer's connection: opening a workspace needs no reader yet.
+        let pending = try writer.writeWithoutTransaction { db -> (Bool, ClosedRange<Int64>?) in
             guard try db.tableExists("meta") else { return (false, nil) }
             let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM meta WHERE key IN (?, ?)", arguments: [bulkLoadKey, bulkRollupKey])!
             return (n > 0, try meta(bulkRollupKey, db).flatMap(parseHours))

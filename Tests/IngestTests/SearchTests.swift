@@ -256,3 +256,25 @@ import Tracking
         #expect(!plan.contains { $0.hasPrefix("SCAN") && !$0.hasSuffix("USING INDEX messages_queue_ids_more") }, "\(plan)")
     }
 }
+
+/// A new workspace gets its schema in one transaction: the same as migration by migration.
+@Suite struct SchemaTests {
+    func schema(_ db: AppDatabase) throws -> [String] {
+        try db.reader.read { db in
+            try String.fetchAll(db, sql: "SELECT type || ' ' || name || ' ' || tbl_name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")
+                + String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+                + String.fetchAll(db, sql: "SELECT key || '=' || value FROM meta ORDER BY key")
+        }
+    }
+
+    @Test func aNewWorkspaceGetsTheSchemaOfEveryMigration() throws {
+        var config = Configuration()
+        config.prepareDatabase { db in try registerRows(db) }
+        let stepwise = try DatabaseQueue(configuration: config)
+        try AppDatabase.migrator.migrate(stepwise)
+        let steps = try schema(try AppDatabase(stepwise))
+        let atOnce = try schema(try AppDatabase.inMemory())
+        #expect(steps.count > 60)
+        #expect(atOnce == steps)
+    }
+}
