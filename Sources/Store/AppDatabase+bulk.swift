@@ -65,9 +65,19 @@ extension AppDatabase {
                 definitions[name] = sql
             }
         }
-        let json = String(decoding: try JSONEncoder().encode(definitions), as: UTF8.self)
-        try setMeta(bulkLoadKey, json, db)
+        try addPendingIndexes(definitions, db)
         for name in definitions.keys.sorted() { try db.execute(sql: "DROP INDEX \(name.quotedDatabaseIdentifier)") }
+    }
+
+    /// The definitions of the indexes a bulk load (or a migration) left to its end, by name; nil when none.
+    static func pendingIndexes(_ db: Database) throws -> [String: String]? {
+        try meta(bulkLoadKey, db).map { (try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))) ?? [:] }
+    }
+
+    /// Leaves `definitions` to be built at the end of the bulk load, with those waiting already.
+    static func addPendingIndexes(_ definitions: [String: String], _ db: Database) throws {
+        let all = (try pendingIndexes(db) ?? [:]).merging(definitions) { _, new in new }
+        try setMeta(bulkLoadKey, String(decoding: try JSONEncoder().encode(all), as: UTF8.self), db)
     }
 
     /// Ends a bulk load, if one is under way: sums the larger intervals of the domains' counts and
@@ -99,8 +109,7 @@ extension AppDatabase {
             var built = 0
             try Self.withTemporaryFiles(db) {
                 try db.inTransaction {
-                    if let json = try meta(bulkLoadKey, db) {
-                        let definitions = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+                    if let definitions = try pendingIndexes(db) {
                         for (name, sql) in definitions.sorted(by: { $0.key < $1.key }) where try !db.indexExists(name) {
                             try db.execute(sql: sql)
                             built += 1
