@@ -179,29 +179,36 @@ sqlite3_int64 lm_search_key(const void *bytes, sqlite3_int64 length) {
     return (sqlite3_int64)h;
 }
 
+/// The text of an SQL function's argument (its bytes and their count); 0, with the function's result
+/// set to NULL, for NULL.
+static int lm_text_argument(sqlite3_context *context, sqlite3_value *value, const unsigned char **text, int *n) {
+    if (sqlite3_value_type(value) == SQLITE_NULL) {
+        sqlite3_result_null(context);
+        return 0;
+    }
+    const unsigned char *t = sqlite3_value_text(value);
+    *text = t ? t : (const unsigned char *)"";
+    *n = t ? sqlite3_value_bytes(value) : 0;
+    return 1;
+}
+
 static void lm_search_key_sql(sqlite3_context *context, int argc, sqlite3_value **argv) {
     (void)argc;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(context);
-        return;
-    }
-    const unsigned char *text = sqlite3_value_text(argv[0]);
-    int n = sqlite3_value_bytes(argv[0]);
-    sqlite3_result_int64(context, lm_search_key(text ? text : (const unsigned char *)"", n));
+    const unsigned char *text;
+    int n;
+    if (!lm_text_argument(context, argv[0], &text, &n)) return;
+    sqlite3_result_int64(context, lm_search_key(text, n));
 }
 
 /// lm_queue_key(queue_ids, n): the search key of the n-th (from 0) of a message's ';'-separated queue
 /// ids, NULL when it has fewer.
 static void lm_queue_key_sql(sqlite3_context *context, int argc, sqlite3_value **argv) {
     (void)argc;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-        sqlite3_result_null(context);
-        return;
-    }
-    const unsigned char *text = sqlite3_value_text(argv[0]);
-    int n = sqlite3_value_bytes(argv[0]);
+    const unsigned char *text;
+    int n;
+    if (!lm_text_argument(context, argv[0], &text, &n)) return;
     sqlite3_int64 wanted = sqlite3_value_int64(argv[1]);
-    if (!text || wanted < 0) {
+    if (wanted < 0) {
         sqlite3_result_null(context);
         return;
     }
